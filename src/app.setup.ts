@@ -1,0 +1,65 @@
+import {
+  BadRequestException,
+  INestApplication,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { APP_CONFIG, AppConfig } from './config/config';
+
+function flatten(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) =>
+      // class-validator names the property itself; nested ones get their full path.
+      parent ? `${path}: ${message}` : message,
+    );
+    return [...own, ...flatten(error.children ?? [], path)];
+  });
+}
+
+/**
+ * Everything between "the module graph exists" and "listen": the request pipeline, errors,
+ * Swagger and shutdown. main.ts and every e2e test call it, so tests run the real pipeline.
+ * Create the app with `{ bodyParser: false }`: the JSON parser is registered here, with the
+ * configured size limit.
+ */
+export function configureApp(app: NestExpressApplication): INestApplication {
+  const config = app.get<AppConfig>(APP_CONFIG);
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => new BadRequestException(flatten(errors)),
+    }),
+  );
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('keymeter')
+      .setDescription(
+        'API keys for your customers, and every request made with them metered per minute ' +
+          '(count and bytes). Optidash-compatible provisioning under /1.0, Radar-compatible ' +
+          'key management under /api/v1.',
+      )
+      .setVersion('1.0')
+      .addBasicAuth(
+        { type: 'http', scheme: 'basic', description: 'The key as user name, empty password (curl -u KEY:)' },
+        'basic',
+      )
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer KEY' }, 'bearer')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

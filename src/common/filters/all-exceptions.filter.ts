@@ -1,0 +1,110 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { Prisma as SqlitePrisma } from '../../../prisma/generated/sqlite';
+import { Prisma as PostgresPrisma } from '../../../prisma/generated/postgresql';
+
+/** The one shape of every error keymeter returns. */
+export interface ErrorEnvelope {
+  success: false;
+  statusCode: number;
+  error: string;
+  message: string | string[];
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function envelope(statusCode: number, message: string | string[]): ErrorEnvelope {
+  return { success: false, statusCode, error: REASONS[statusCode] ?? 'Error', message };
+}
+
+type KnownPrismaError = { code: string; meta?: Record<string, unknown> };
+
+function isKnownPrismaError(error: unknown): error is KnownPrismaError {
+  return (
+    error instanceof SqlitePrisma.PrismaClientKnownRequestError ||
+    error instanceof PostgresPrisma.PrismaClientKnownRequestError
+  );
+}
+
+/** Maps Prisma's request errors that callers can cause; anything else is a real 500. */
+function fromPrisma(error: KnownPrismaError): ErrorEnvelope | null {
+  switch (error.code) {
+    case 'P2002':
+      return envelope(409, 'a record with these values already exists');
+    case 'P2025':
+      return envelope(404, 'not found');
+    default:
+      return null;
+  }
+}
+
+/** Errors raised by body-parser (bad JSON, too large, bad charset) carry their own status. */
+function fromBodyParser(error: unknown): ErrorEnvelope | null {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return null;
+  const { type, status } = error as { type: unknown; status?: unknown };
+  if (typeof type !== 'string' || typeof status !== 'number') return null;
+  if (type === 'entity.too.large') return envelope(413, 'the request body is too large');
+  if (type === 'entity.parse.failed') {
+    return envelope(400, 'the request body is not valid JSON');
+  }
+  if (status >= 400 && status < 500) return envelope(status, 'the request body could not be read');
+  return null;
+}
+
+/**
+ * Turns every exception into the envelope. Nest's own HttpExceptions keep their status and
+ * message; a 404 for an unknown route says so; nothing unexpected leaks a stack trace.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toEnvelope(exception);
+    if (body.statusCode === HttpStatus.UNAUTHORIZED) {
+      response.setHeader('WWW-Authenticate', 'Basic realm="keymeter"');
+    }
+    if (response.headersSent) return;
+    response.status(body.statusCode).json(body);
+  }
+
+  private toEnvelope(exception: unknown): ErrorEnvelope {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const res = exception.getResponse();
+      const message =
+        typeof res === 'string'
+          ? res
+          : ((res as { message?: string | string[] }).message ?? exception.message);
+      return envelope(status, message);
+    }
+    const mapped =
+      fromBodyParser(exception) ?? (isKnownPrismaError(exception) ? fromPrisma(exception) : null);
+    if (mapped) return mapped;
+    this.logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    );
+    return envelope(500, 'an unexpected error occurred; it has been logged');
+  }
+}

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+/** A start-up configuration problem; the message names the variable and what to fix. */
+export class ConfigError extends Error {}
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/**
+ * Every environment variable keymeter reads, validated once at start-up. `.env.example` and the
+ * README's configuration table list the same variables.
+ */
+export class EnvironmentVariables {
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsOptional()
+  @IsString()
+  HOST: string = '0.0.0.0';
+
+  /** Unset: SQLite at data/keymeter.db. `file:PATH` or `postgresql://...` otherwise. */
+  @IsOptional()
+  @Matches(/^(file:.+|postgres(ql)?:\/\/.+)$/, {
+    message: 'DATABASE_URL must start with file: (SQLite) or postgresql:// (PostgreSQL)',
+  })
+  DATABASE_URL?: string;
+
+  /** Where the embedded SQLite file and the generated secret live. */
+  @IsOptional()
+  @IsString()
+  DATA_DIR: string = 'data';
+
+  /** 32 bytes as 64 hex characters or base64; generated into DATA_DIR when unset on SQLite. */
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?)$/, {
+    message: 'KEYMETER_SECRET must be 32 bytes as 64 hex characters or as base64',
+  })
+  KEYMETER_SECRET?: string;
+
+  /** `encrypted` keeps an AES-256-GCM ciphertext so keys can be shown again; `hashed` does not. */
+  @IsOptional()
+  @IsIn(['encrypted', 'hashed'])
+  KEY_STORAGE: 'encrypted' | 'hashed' = 'encrypted';
+
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9]{0,9}_$/, {
+    message: 'KEY_PREFIX must be 1-10 lowercase letters or digits, starting with a letter, then _',
+  })
+  KEY_PREFIX: string = 'km_';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  USAGE_FLUSH_INTERVAL_MS: number = 1000;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  BODY_LIMIT: string = '1mb';
+
+  @IsOptional()
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** Run pending migrations at start-up (default). `false` leaves it to `npm run db:migrate`. */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  MIGRATE_ON_START: 'true' | 'false' = 'true';
+}
+
+export type DatabaseConfig =
+  | { provider: 'sqlite'; file: string }
+  | { provider: 'postgresql'; url: string };
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  dataDir: string;
+  secret?: string;
+  keyStorage: 'encrypted' | 'hashed';
+  keyPrefix: string;
+  usageFlushIntervalMs: number;
+  bodyLimit: string;
+  logLevel: EnvironmentVariables['LOG_LEVEL'];
+  migrateOnStart: boolean;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** Parses and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new EnvironmentVariables());
+  const raw: Record<string, string> = {};
+  for (const name of [...known, 'DATABASE_URL', 'KEYMETER_SECRET']) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const vars = plainToInstance(EnvironmentVariables, raw);
+  const errors = validateSync(vars, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const why = Object.values(e.constraints ?? {}).join('; ');
+      return `${e.property}=${JSON.stringify(raw[e.property] ?? '')}: ${why}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  if (!/^\d+(\.\d+)?\s*(b|kb|mb)$/i.test(vars.BODY_LIMIT)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  BODY_LIMIT=${JSON.stringify(vars.BODY_LIMIT)}: use a size such as 100kb or 1mb`,
+    );
+  }
+  return {
+    port: vars.PORT,
+    host: vars.HOST,
+    database: databaseConfig(vars.DATABASE_URL, vars.DATA_DIR),
+    dataDir: vars.DATA_DIR,
+    secret: vars.KEYMETER_SECRET,
+    keyStorage: vars.KEY_STORAGE,
+    keyPrefix: vars.KEY_PREFIX,
+    usageFlushIntervalMs: vars.USAGE_FLUSH_INTERVAL_MS,
+    bodyLimit: vars.BODY_LIMIT,
+    logLevel: vars.LOG_LEVEL,
+    migrateOnStart: vars.MIGRATE_ON_START === 'true',
+  };
+}
+
+function databaseConfig(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (!url) return { provider: 'sqlite', file: path.resolve(dataDir, 'keymeter.db') };
+  if (url.startsWith('file:')) return { provider: 'sqlite', file: path.resolve(url.slice(5)) };
+  return { provider: 'postgresql', url };
+}

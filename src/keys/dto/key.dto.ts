@@ -1,0 +1,24 @@
+/** A key as its account sees it. */
+export class KeyDto {
+  /** @example 6f1c2a4e-8b7d-4c39-9a51-0e2f3d4c5b6a */
+  id!: string;
+  /** @example my awesome key */
+  name!: string;
+  /** The key itself, or its masked form when KEY_STORAGE=hashed. */
+  key!: string;
+  isMaster!: boolean;
+  isActive!: boolean;
+  createdAt!: Date;
+  updatedAt!: Date;
+  /** Null until the key is first used. */
+  lastUsedAt!: Date | null;
+  /** Requests made with the key. */
+  usageCount!: number;
+  /** Bytes of request bodies sent with the key. */
+  volume!: number;
+}
+
+export class KeyListResponseDto {
+  success!: true;
+  keys!: KeyDto[];
+}
