@@ -6,7 +6,10 @@ import {
 } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import {
+  AllExceptionsFilter,
+  bodyParserErrorHandler,
+} from './common/filters/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/config';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
@@ -31,6 +34,7 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(bodyParserErrorHandler);
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(
     new ValidationPipe({

@@ -6,7 +6,7 @@ import {
   HttpStatus,
   Logger,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { Prisma as SqlitePrisma } from '../../../prisma/generated/sqlite';
 import { Prisma as PostgresPrisma } from '../../../prisma/generated/postgresql';
 
@@ -99,12 +99,26 @@ export class AllExceptionsFilter implements ExceptionFilter {
           : ((res as { message?: string | string[] }).message ?? exception.message);
       return envelope(status, message);
     }
-    const mapped =
-      fromBodyParser(exception) ?? (isKnownPrismaError(exception) ? fromPrisma(exception) : null);
+    const mapped = isKnownPrismaError(exception) ? fromPrisma(exception) : null;
     if (mapped) return mapped;
     this.logger.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
     );
     return envelope(500, 'an unexpected error occurred; it has been logged');
   }
+}
+
+/**
+ * Express error middleware placed right after the body parsers: Nest would turn their errors
+ * into a bare 400 with the parser's own wording, losing 413 and 415 on the way.
+ */
+export function bodyParserErrorHandler(
+  error: unknown,
+  _req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  const body = fromBodyParser(error);
+  if (!body) return next(error);
+  res.status(body.statusCode).json(body);
 }

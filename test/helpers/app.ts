@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Test } from '@nestjs/testing';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+import { APP_CONFIG, AppConfig, loadConfig } from '../../src/config/config';
+import { createDatabase, dropDatabase, POSTGRES_AVAILABLE_ENV } from './postgres';
+
+export type Provider = 'sqlite' | 'postgresql';
+
+export interface TestApp {
+  provider: Provider;
+  app: NestExpressApplication;
+  config: AppConfig;
+  http: TestAgent;
+  dataDir: string;
+  /** Stops the app and throws its database away. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Reuse this database (to restart an app on the same data). */
+  databaseUrl?: string;
+}
+
+/** Boots the real AppModule through configureApp on a fresh database of `provider`. */
+export async function startApp(provider: Provider, options: StartOptions = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'keymeter-e2e-'));
+  const databaseUrl =
+    options.databaseUrl ??
+    (provider === 'sqlite' ? `file:${path.join(dataDir, 'keymeter.db')}` : await createDatabase());
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: dataDir,
+    KEYMETER_SECRET: randomBytes(32).toString('hex'),
+    ...options.env,
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(APP_CONFIG)
+    .useValue(config)
+    .compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: ['error', 'warn'],
+  });
+  configureApp(app);
+  await app.init();
+  return {
+    provider,
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    dataDir,
+    async close() {
+      await app.close();
+      if (!options.databaseUrl && provider === 'postgresql') await dropDatabase(databaseUrl);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The providers this run covers: PostgreSQL only when global-setup reached it. */
+export function providers(): Provider[] {
+  return process.env[POSTGRES_AVAILABLE_ENV] === '1' ? ['sqlite', 'postgresql'] : ['sqlite'];
+}
+
+/**
+ * Declares the same suite once per database. `ctx()` returns the suite's running app (one app
+ * and one fresh database per provider, started before the suite and closed after it).
+ */
+export function describeEachDatabase(title: string, body: (ctx: () => TestApp) => void): void {
+  for (const provider of providers()) {
+    describe(`${title} [${provider}]`, () => {
+      let testApp: TestApp | undefined;
+      beforeAll(async () => {
+        testApp = await startApp(provider);
+      });
+      afterAll(async () => {
+        await testApp?.close();
+      });
+      body(() => {
+        if (!testApp) throw new Error('the test app did not start');
+        return testApp;
+      });
+    });
+  }
+}
