@@ -8,7 +8,6 @@ import {
   Matches,
   Max,
   Min,
-  MinLength,
   validateSync,
 } from 'class-validator';
 
@@ -71,9 +70,33 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   USAGE_FLUSH_INTERVAL_MS: number = 1000;
 
+  /** The buffer flushes early once it holds this many (key, minute) buckets. */
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  USAGE_MAX_PENDING_BUCKETS: number = 100_000;
+
+  /** How long a key looked up by hash is trusted without asking the database again. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  KEY_CACHE_TTL_MS: number = 5000;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  KEY_CACHE_MAX: number = 100_000;
+
+  @IsOptional()
+  @Matches(/^\d+(\.\d+)?\s*(b|kb|mb)$/i, {
+    message: 'BODY_LIMIT must be a size such as 100kb or 1mb',
+  })
   BODY_LIMIT: string = '1mb';
 
   @IsOptional()
@@ -87,8 +110,7 @@ export class EnvironmentVariables {
 }
 
 export type DatabaseConfig =
-  | { provider: 'sqlite'; file: string }
-  | { provider: 'postgresql'; url: string };
+  { provider: 'sqlite'; file: string } | { provider: 'postgresql'; url: string };
 
 export interface AppConfig {
   port: number;
@@ -99,6 +121,9 @@ export interface AppConfig {
   keyStorage: 'encrypted' | 'hashed';
   keyPrefix: string;
   usageFlushIntervalMs: number;
+  usageMaxPendingBuckets: number;
+  keyCacheTtlMs: number;
+  keyCacheMax: number;
   bodyLimit: string;
   logLevel: EnvironmentVariables['LOG_LEVEL'];
   migrateOnStart: boolean;
@@ -115,18 +140,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const vars = plainToInstance(EnvironmentVariables, raw);
-  const errors = validateSync(vars, { skipMissingProperties: false });
+  const errors = validateSync(vars, { skipMissingProperties: false, stopAtFirstError: true });
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const why = Object.values(e.constraints ?? {}).join('; ');
-      return `${e.property}=${JSON.stringify(raw[e.property] ?? '')}: ${why}`;
+      return `${e.property}=${shown(e.property, raw[e.property] ?? '')}: ${why}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
-  if (!/^\d+(\.\d+)?\s*(b|kb|mb)$/i.test(vars.BODY_LIMIT)) {
-    throw new ConfigError(
-      `Invalid configuration:\n  BODY_LIMIT=${JSON.stringify(vars.BODY_LIMIT)}: use a size such as 100kb or 1mb`,
-    );
   }
   return {
     port: vars.PORT,
@@ -137,10 +157,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     keyStorage: vars.KEY_STORAGE,
     keyPrefix: vars.KEY_PREFIX,
     usageFlushIntervalMs: vars.USAGE_FLUSH_INTERVAL_MS,
+    usageMaxPendingBuckets: vars.USAGE_MAX_PENDING_BUCKETS,
+    keyCacheTtlMs: vars.KEY_CACHE_TTL_MS,
+    keyCacheMax: vars.KEY_CACHE_MAX,
     bodyLimit: vars.BODY_LIMIT,
     logLevel: vars.LOG_LEVEL,
     migrateOnStart: vars.MIGRATE_ON_START === 'true',
   };
+}
+
+/** A bad value as it may appear in a log: secrets hidden, credentials cut out of URLs. */
+function shown(name: string, value: string): string {
+  if (name === 'KEYMETER_SECRET') return `<hidden, ${value.length} characters>`;
+  if (name === 'DATABASE_URL') return JSON.stringify(value.replace(/\/\/[^@/]*@/, '//***@'));
+  return JSON.stringify(value);
 }
 
 function databaseConfig(url: string | undefined, dataDir: string): DatabaseConfig {

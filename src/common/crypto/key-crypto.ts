@@ -38,9 +38,10 @@ export function decryptKey(ciphertext: string, secret: Buffer, keyId: string): s
 
 /** Parses KEYMETER_SECRET (64 hex characters or base64 of 32 bytes). */
 export function parseSecret(value: string): Buffer {
-  const bytes = /^[0-9a-fA-F]{64}$/.test(value)
-    ? Buffer.from(value, 'hex')
-    : Buffer.from(value, 'base64');
-  if (bytes.length !== 32) throw new Error('KEYMETER_SECRET must be 32 bytes');
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  // Node's base64 decoder skips characters it does not know; refuse them instead.
+  const bytes = /^[A-Za-z0-9+/]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+  if (bytes?.length !== 32)
+    throw new Error('KEYMETER_SECRET must be 32 bytes (64 hex characters or base64)');
   return bytes;
 }
