@@ -8,7 +8,14 @@
 // against the current one, once per provider. The wasm schema engine needs a connection of
 // the provider for that (see prisma.config.ts): PostgreSQL must be reachable to author or check.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DATAMODEL, deriveSchema, PROVIDERS, readDatamodel } from './prisma-schemas.mjs';
@@ -36,7 +43,11 @@ const isEmpty = (sql) => sql.replace(/--.*$/gm, '').trim() === '';
 
 function nextNumber(provider) {
   const dir = path.join(MIGRATIONS, provider);
-  const taken = existsSync(dir) ? readdirSync(dir).map((d) => parseInt(d, 10)).filter(Number.isFinite) : [];
+  const taken = existsSync(dir)
+    ? readdirSync(dir)
+        .map((d) => parseInt(d, 10))
+        .filter(Number.isFinite)
+    : [];
   return String(Math.max(0, ...taken) + 1).padStart(4, '0');
 }
 

@@ -9,9 +9,13 @@ mkdirSync('prisma/generated', { recursive: true });
 for (const provider of PROVIDERS) {
   const file = `prisma/generated/schema.${provider}.prisma`;
   writeFileSync(file, deriveSchema(datamodel, provider));
-  execFileSync(process.execPath, ['node_modules/prisma/build/index.js', 'generate', '--schema', file], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-  });
+  execFileSync(
+    process.execPath,
+    ['node_modules/prisma/build/index.js', 'generate', '--schema', file],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    },
+  );
 }
 console.log(`keymeter: generated Prisma clients for ${PROVIDERS.join(' and ')}`);
