@@ -6,6 +6,7 @@ import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { RadarModule } from './radar/radar.module';
 
 @Module({
   imports: [
@@ -15,6 +16,7 @@ import { PrismaModule } from './prisma/prisma.module';
     MetricsModule,
     AuthModule,
     KeysModule,
+    RadarModule,
     HealthModule,
   ],
 })

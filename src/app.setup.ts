@@ -10,6 +10,7 @@ import {
   AllExceptionsFilter,
   bodyParserErrorHandler,
 } from './common/filters/all-exceptions.filter';
+import { recordBodyBytes } from './auth/request-bytes';
 import { APP_CONFIG, AppConfig } from './config/config';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
@@ -33,7 +34,7 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.useBodyParser('json', { limit: config.bodyLimit, verify: recordBodyBytes });
   app.use(bodyParserErrorHandler);
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(
@@ -57,10 +58,17 @@ export function configureApp(app: NestExpressApplication): INestApplication {
       )
       .setVersion('1.0')
       .addBasicAuth(
-        { type: 'http', scheme: 'basic', description: 'The key as user name, empty password (curl -u KEY:)' },
+        {
+          type: 'http',
+          scheme: 'basic',
+          description: 'The key as user name, empty password (curl -u KEY:)',
+        },
         'basic',
       )
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer KEY' }, 'bearer')
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer KEY' },
+        'bearer',
+      )
       .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
       .build(),
   );

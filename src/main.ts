@@ -21,8 +21,6 @@ async function bootstrap(): Promise<void> {
 
 bootstrap().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  console.error(
-    error instanceof ConfigError ? message : `keymeter could not start: ${message}`,
-  );
+  console.error(error instanceof ConfigError ? message : `keymeter could not start: ${message}`);
   process.exit(1);
 });

@@ -71,8 +71,7 @@ describeEachDatabase('accounts, the guard and the error envelope', (ctx) => {
   it('answers 401 with a Basic challenge when no key, a malformed key or a bad checksum is sent', async () => {
     const { http } = ctx();
     const owner = await account(http);
-    const flipped =
-      owner.masterKey.slice(0, -1) + (owner.masterKey.endsWith('A') ? 'B' : 'A');
+    const flipped = owner.masterKey.slice(0, -1) + (owner.masterKey.endsWith('A') ? 'B' : 'A');
     const cases: Record<string, string>[] = [
       {},
       { 'x-api-key': 'km_short' },
@@ -128,7 +127,9 @@ describeEachDatabase('accounts, the guard and the error envelope', (ctx) => {
     );
     expect(doc.body.components.schemas.RegisterDto.properties).toHaveProperty('email');
     const metrics = await http.get('/metrics').expect(200);
-    expect(metrics.text).toMatch(/keymeter_http_requests_total\{method="GET",route="\/health",status="200"\}/);
+    expect(metrics.text).toMatch(
+      /keymeter_http_requests_total\{method="GET",route="\/health",status="200"\}/,
+    );
   });
 
   it('keeps no key in plaintext in the database', async () => {

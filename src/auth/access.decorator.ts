@@ -11,7 +11,9 @@ function access(rule: Access, forbidden?: string) {
   return applyDecorators(
     SetMetadata(ACCESS, rule),
     ...SCHEMES.map((scheme) => ApiSecurity(scheme)),
-    ApiUnauthorizedResponse({ description: 'No key, a malformed key, or an unknown or inactive key.' }),
+    ApiUnauthorizedResponse({
+      description: 'No key, a malformed key, or an unknown or inactive key.',
+    }),
     ...(forbidden ? [ApiForbiddenResponse({ description: forbidden })] : []),
   );
 }

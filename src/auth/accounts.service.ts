@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { KeysService, MASTER_KEY_NAME } from '../keys/keys.service';
 import { AccountsRepository, StoredAccount } from './accounts.repository';
+import { LoginThrottle } from './login-throttle';
 import { hashPassword, normaliseEmail, verifyPassword } from './passwords';
 
 export interface Registration {
@@ -10,6 +11,8 @@ export interface Registration {
 
 @Injectable()
 export class AccountsService {
+  private readonly throttle = new LoginThrottle();
+
   constructor(
     private readonly accounts: AccountsRepository,
     private readonly keys: KeysService,
@@ -35,15 +38,29 @@ export class AccountsService {
         email: created.account.email,
         createdAt: created.account.createdAt,
       },
-      masterKey: { id: created.key.id, name: created.key.name, key, createdAt: created.key.createdAt },
+      masterKey: {
+        id: created.key.id,
+        name: created.key.name,
+        key,
+        createdAt: created.key.createdAt,
+      },
     };
   }
 
-  /** The account these credentials open, or 401 (the same for a wrong email or password). */
-  async authenticate(email: string, password: string): Promise<StoredAccount> {
-    const account = await this.accounts.findByEmail(normaliseEmail(email));
+  /**
+   * The account these credentials open, or 401 (the same for a wrong email or password).
+   * Repeated failures for one email or from one address are refused with 429 for a while.
+   */
+  async authenticate(email: string, password: string, address: string): Promise<StoredAccount> {
+    const normalised = normaliseEmail(email);
+    this.throttle.check(normalised, address);
+    const account = await this.accounts.findByEmail(normalised);
     const ok = await verifyPassword(account?.passwordHash ?? null, password);
-    if (!account || !ok) throw new UnauthorizedException('wrong email or password');
+    if (!account || !ok) {
+      this.throttle.failed(normalised, address);
+      throw new UnauthorizedException('wrong email or password');
+    }
+    this.throttle.succeeded(normalised);
     return account;
   }
 }

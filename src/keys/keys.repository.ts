@@ -68,6 +68,28 @@ export class KeysRepository {
     return rows.map(toStoredKey);
   }
 
+  async findInAccount(accountId: string, id: string): Promise<StoredKey | null> {
+    const row = await this.prisma.db.apiKey.findFirst({ where: { id, accountId }, select: SELECT });
+    return row && toStoredKey(row);
+  }
+
+  async nameTaken(accountId: string, name: string, exceptId?: string): Promise<boolean> {
+    const row = await this.prisma.db.apiKey.findUnique({
+      where: { accountId_name: { accountId, name } },
+      select: { id: true },
+    });
+    return row !== null && row.id !== exceptId;
+  }
+
+  async update(id: string, data: { name?: string; isActive?: boolean }): Promise<StoredKey> {
+    const row = await this.prisma.db.apiKey.update({ where: { id }, data, select: SELECT });
+    return toStoredKey(row);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.prisma.db.apiKey.delete({ where: { id } });
+  }
+
   async create(accountId: string, record: NewKeyRecord): Promise<StoredKey> {
     const row = await this.prisma.db.apiKey.create({
       data: { ...record, accountId },

@@ -1,9 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { KeyVault } from '../common/crypto/key-vault.service';
+import { UsageMeter } from '../usage/usage-meter.service';
+import { UsageService } from '../usage/usage.service';
+import { KeyCache } from './key-cache.service';
 import { KeysRepository, NewKeyRecord, StoredKey } from './keys.repository';
 
 export const MASTER_KEY_NAME = 'master';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The key as listed to its account: the key itself when recoverable, else masked. */
 export interface KeyView {
@@ -19,11 +28,15 @@ export interface KeyView {
   volume: number;
 }
 
+/** The key lifecycle, for every API surface. Usage totals include what is not yet written. */
 @Injectable()
 export class KeysService {
   constructor(
     private readonly keys: KeysRepository,
     private readonly vault: KeyVault,
+    private readonly cache: KeyCache,
+    private readonly usage: UsageService,
+    private readonly meter: UsageMeter,
   ) {}
 
   /** A new key's plaintext (returned once) and the record to store for it. */
@@ -36,12 +49,68 @@ export class KeysService {
     };
   }
 
+  async create(accountId: string, name: string): Promise<{ key: string; stored: StoredKey }> {
+    await this.ensureNameFree(accountId, name);
+    const { key, record } = this.newKey(name);
+    const stored = await this.keys.create(accountId, record);
+    this.cache.forgetUnknown(record.hash);
+    return { key, stored };
+  }
+
+  /**
+   * The key named by `ref` (its plaintext or its id) in this account. Anything else, including
+   * another account's key, is the same 404.
+   */
+  async resolve(accountId: string, ref: string): Promise<StoredKey> {
+    let key: StoredKey | null = null;
+    if (UUID.test(ref)) key = await this.keys.findInAccount(accountId, ref.toLowerCase());
+    else if (this.vault.isWellFormed(ref)) key = await this.keys.findByHash(this.vault.hash(ref));
+    if (!key || key.accountId !== accountId) throw new NotFoundException('no such API key');
+    return key;
+  }
+
+  async update(
+    accountId: string,
+    ref: string,
+    changes: { name?: string; isActive?: boolean },
+  ): Promise<StoredKey> {
+    const key = await this.resolve(accountId, ref);
+    if (key.isMaster && changes.isActive === false) {
+      throw new BadRequestException('the master key cannot be deactivated');
+    }
+    if (changes.name !== undefined && changes.name !== key.name) {
+      await this.ensureNameFree(accountId, changes.name, key.id);
+    }
+    const updated = await this.keys.update(key.id, changes);
+    this.cache.evict(key.id);
+    return updated;
+  }
+
+  async delete(accountId: string, ref: string): Promise<void> {
+    const key = await this.resolve(accountId, ref);
+    if (key.isMaster) throw new BadRequestException('the master key cannot be deleted');
+    await this.keys.delete(key.id);
+    this.cache.evict(key.id);
+    this.meter.forget(key.id);
+  }
+
   async list(accountId: string): Promise<KeyView[]> {
     const keys = await this.keys.listByAccount(accountId);
     return keys.map((k) => this.view(k));
   }
 
-  view(key: StoredKey): KeyView {
+  /**
+   * The key to show for `stored`: `plaintext` when the caller just sent it, else the stored
+   * ciphertext opened, else the mask (KEY_STORAGE=hashed).
+   */
+  display(stored: StoredKey, plaintext?: string): string {
+    return plaintext !== undefined && this.vault.isWellFormed(plaintext)
+      ? plaintext
+      : this.vault.reveal(stored);
+  }
+
+  view(stored: StoredKey): KeyView {
+    const key = this.usage.totals(stored);
     return {
       id: key.id,
       name: key.name,
@@ -54,5 +123,11 @@ export class KeysService {
       usageCount: key.usageCount,
       volume: key.usageVolume,
     };
+  }
+
+  private async ensureNameFree(accountId: string, name: string, exceptId?: string): Promise<void> {
+    if (await this.keys.nameTaken(accountId, name, exceptId)) {
+      throw new ConflictException(`a key named "${name}" already exists in this account`);
+    }
   }
 }

@@ -34,7 +34,8 @@ export class MigrationError extends Error {}
 function checkHistory(applied: Map<string, string>, migrations: Migration[]): Migration[] {
   for (const [name, checksum] of applied) {
     const known = migrations.find((m) => m.name === name);
-    if (!known) throw new MigrationError(`the database has migration ${name}, unknown to this build`);
+    if (!known)
+      throw new MigrationError(`the database has migration ${name}, unknown to this build`);
     if (known.checksum !== checksum) {
       throw new MigrationError(`migration ${name} was edited after it was applied`);
     }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../../prisma/generated/sqlite';
@@ -26,10 +26,11 @@ export function createClient(database: DatabaseConfig): Db {
 
 /** The one database connection of the process, chosen from DATABASE_URL at start-up. */
 @Injectable()
-export class PrismaService implements OnModuleInit, OnModuleDestroy {
+export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PrismaService.name);
   readonly db: Db;
   readonly dialect: Dialect;
+  private readonly drains: (() => Promise<void>)[] = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.dialect = config.database.provider;
@@ -49,7 +50,14 @@ export class PrismaService implements OnModuleInit, OnModuleDestroy {
     this.logger.log(`Connected to ${this.describe()}`);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Work that needs the database one last time before it closes (pending usage). */
+  beforeDisconnect(drain: () => Promise<void>): void {
+    this.drains.push(drain);
+  }
+
+  /** Last of the shutdown: after the HTTP server has finished its in-flight requests. */
+  async onApplicationShutdown(): Promise<void> {
+    for (const drain of this.drains) await drain();
     await this.db.$disconnect();
   }
 

@@ -15,7 +15,13 @@ export async function account(http: TestAgent): Promise<TestAccount> {
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const res = await http.post('/api/v1/auth/register').send({ email, password }).expect(201);
   const data = res.body.data as { apiKey: string; id: string; account: { id: string } };
-  return { email, password, accountId: data.account.id, masterKey: data.apiKey, masterKeyId: data.id };
+  return {
+    email,
+    password,
+    accountId: data.account.id,
+    masterKey: data.apiKey,
+    masterKeyId: data.id,
+  };
 }
 
 /** `curl -u KEY:` */

@@ -9,7 +9,10 @@ export const POSTGRES_ADMIN_URL =
 export const POSTGRES_AVAILABLE_ENV = 'KEYMETER_TEST_POSTGRES_AVAILABLE';
 
 export async function probePostgres(): Promise<string | null> {
-  const client = new Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  const client = new Client({
+    connectionString: POSTGRES_ADMIN_URL,
+    connectionTimeoutMillis: 3000,
+  });
   try {
     await client.connect();
     await client.query('SELECT 1');

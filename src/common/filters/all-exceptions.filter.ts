@@ -58,6 +58,17 @@ function fromPrisma(error: KnownPrismaError): ErrorEnvelope | null {
   }
 }
 
+/**
+ * Nest's "Cannot GET /path" for an unmatched route, reworded, with any long token in the path
+ * masked: a key sent to a mistyped Optidash route must not be echoed back.
+ */
+function unknownRoute(message: string): string {
+  const match = /^Cannot ([A-Z]+) (.*)$/.exec(message);
+  if (!match) return message;
+  const path = match[2].split('?')[0].replace(/[^/]{24,}/g, '…');
+  return `no route matches ${match[1]} ${path}`;
+}
+
 /** Errors raised by body-parser (bad JSON, too large, bad charset) carry their own status. */
 function fromBodyParser(error: unknown): ErrorEnvelope | null {
   if (typeof error !== 'object' || error === null || !('type' in error)) return null;
@@ -82,6 +93,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const body = this.toEnvelope(exception);
+    const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
       response.setHeader('WWW-Authenticate', 'Basic realm="keymeter"');
     }
@@ -97,7 +110,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         typeof res === 'string'
           ? res
           : ((res as { message?: string | string[] }).message ?? exception.message);
-      return envelope(status, message);
+      return envelope(status, typeof message === 'string' ? unknownRoute(message) : message);
     }
     const mapped = isKnownPrismaError(exception) ? fromPrisma(exception) : null;
     if (mapped) return mapped;

@@ -22,3 +22,12 @@ export class KeyListResponseDto {
   success!: true;
   keys!: KeyDto[];
 }
+
+export class KeyResponseDto {
+  success!: true;
+  apiKey!: KeyDto;
+}
+
+export class SuccessDto {
+  success!: true;
+}

@@ -1,0 +1,76 @@
+import { Transform } from 'class-transformer';
+import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { CredentialsDto } from '../../auth/dto/register.dto';
+import { trim } from '../../common/dto/transforms';
+import { KeyDto } from '../../keys/dto/key.dto';
+
+export class GenerateKeyDto extends CredentialsDto {
+  /**
+   * A name unique within the account; default "API key N".
+   * @example my awesome key
+   */
+  @IsOptional()
+  @Transform(trim)
+  @IsString({ message: 'name must be a string' })
+  @Length(1, 100, { message: 'name must be 1 to 100 characters long (after trimming)' })
+  @Matches(/^[^\p{Cc}]*$/u, { message: 'name must not contain control characters' })
+  name?: string;
+}
+
+export class UsageAnalyticsDto extends CredentialsDto {
+  /** Only this key's statistics (its id). */
+  @IsOptional()
+  @IsUUID('all', { message: 'apiKeyId must be a key id (uuid)' })
+  apiKeyId?: string;
+}
+
+export class GeneratedKeyDto {
+  /** The new key, shown in full this once when KEY_STORAGE=hashed. */
+  apiKey!: string;
+  id!: string;
+  name!: string;
+  createdAt!: Date;
+  isActive!: boolean;
+}
+
+export class GenerateResponseDto {
+  success!: true;
+  data!: GeneratedKeyDto;
+}
+
+export class ApiKeysDto {
+  apiKeys!: KeyDto[];
+}
+
+export class GetApiKeysResponseDto {
+  success!: true;
+  data!: ApiKeysDto;
+}
+
+class KeyHighlightDto {
+  id!: string;
+  name!: string;
+  usageCount!: number;
+  lastUsedAt!: Date | null;
+}
+
+class KeyDetailDto extends KeyHighlightDto {
+  isActive!: boolean;
+  createdAt!: Date;
+}
+
+export class UsageAnalyticsDataDto {
+  totalApiKeys!: number;
+  totalUsage!: number;
+  activeApiKeys!: number;
+  inactiveApiKeys!: number;
+  mostUsedApiKey!: KeyHighlightDto | null;
+  leastUsedApiKey!: KeyHighlightDto | null;
+  averageUsagePerKey!: number;
+  apiKeyDetails!: KeyDetailDto[];
+}
+
+export class UsageAnalyticsResponseDto {
+  success!: true;
+  data!: UsageAnalyticsDataDto;
+}

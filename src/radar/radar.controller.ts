@@ -1,0 +1,67 @@
+import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { AccountsService } from '../auth/accounts.service';
+import { CredentialsDto } from '../auth/dto/register.dto';
+import { Public } from '../common/decorators/public.decorator';
+import {
+  GenerateKeyDto,
+  GenerateResponseDto,
+  GetApiKeysResponseDto,
+  UsageAnalyticsDto,
+  UsageAnalyticsResponseDto,
+} from './dto/radar.dto';
+import { RadarService } from './radar.service';
+
+/**
+ * The Radar-compatible key API: the account's email and password in every body. Not metered:
+ * these requests carry no key.
+ */
+@ApiTags('keys (Radar-compatible)')
+@Controller('api/v1/keys')
+@Public()
+@ApiUnauthorizedResponse({ description: 'Wrong email or password.' })
+@ApiTooManyRequestsResponse({ description: 'Too many failed attempts; see Retry-After.' })
+export class RadarController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly radar: RadarService,
+  ) {}
+
+  /** Creates a key. */
+  @Post('generate')
+  @HttpCode(201)
+  @ApiOkResponse({ type: GenerateResponseDto })
+  async generate(@Body() body: GenerateKeyDto, @Ip() ip: string): Promise<GenerateResponseDto> {
+    const account = await this.accounts.authenticate(body.email, body.password, ip);
+    return { success: true, data: await this.radar.generate(account.id, body.name) };
+  }
+
+  /** The account's keys with usage counts. */
+  @Post('getApiKeys')
+  @HttpCode(200)
+  @ApiOkResponse({ type: GetApiKeysResponseDto })
+  async getApiKeys(@Body() body: CredentialsDto, @Ip() ip: string): Promise<GetApiKeysResponseDto> {
+    const account = await this.accounts.authenticate(body.email, body.password, ip);
+    return { success: true, data: { apiKeys: await this.radar.list(account.id) } };
+  }
+
+  /**
+   * Usage statistics over the account's keys, the master key included (its requests are
+   * metered like any other key's); with `apiKeyId`, that key alone.
+   */
+  @Post('usageAnalytics')
+  @HttpCode(200)
+  @ApiOkResponse({ type: UsageAnalyticsResponseDto })
+  async usageAnalytics(
+    @Body() body: UsageAnalyticsDto,
+    @Ip() ip: string,
+  ): Promise<UsageAnalyticsResponseDto> {
+    const account = await this.accounts.authenticate(body.email, body.password, ip);
+    return { success: true, data: await this.radar.analytics(account.id, body.apiKeyId) };
+  }
+}

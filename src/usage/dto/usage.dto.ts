@@ -1,0 +1,44 @@
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { INTERVALS } from '../buckets';
+
+export class UsageQueryDto {
+  /**
+   * Start of the range, ISO-8601; a time without a zone is UTC. Default: 90 days before `to`.
+   * @example 2021-01-19T00:00:00
+   */
+  @IsOptional()
+  @IsString({ message: 'from must be given once, as an ISO-8601 date' })
+  from?: string;
+
+  /**
+   * End of the range, ISO-8601; a time without a zone is UTC. Default: now.
+   * @example 2021-01-28T23:59:59
+   */
+  @IsOptional()
+  @IsString({ message: 'to must be given once, as an ISO-8601 date' })
+  to?: string;
+
+  /** Bucket size. Default: day. */
+  @IsOptional()
+  @IsIn(INTERVALS, { message: `interval must be one of ${INTERVALS.join(', ')}` })
+  interval?: (typeof INTERVALS)[number];
+
+  /** json (default) or csv. */
+  @IsOptional()
+  @IsIn(['json', 'csv'], { message: 'format must be json or csv' })
+  format?: 'json' | 'csv';
+}
+
+export class UsagePointDto {
+  /** Start of the bucket, UTC. @example 2021-01-19T00:00:00.000Z */
+  bucket!: string;
+  /** Bytes of request bodies. @example 51253 */
+  volume!: number;
+  /** Requests. @example 1 */
+  count!: number;
+}
+
+export class UsageResponseDto {
+  success!: true;
+  results!: UsagePointDto[];
+}

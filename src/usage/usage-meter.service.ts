@@ -1,0 +1,128 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { PrismaService } from '../prisma/prisma.service';
+import { KeyUsage, MINUTE_MS, PendingUsage } from './pending-usage';
+import { UsageRepository } from './usage.repository';
+
+/** What a read adds on top of the database: counted here, not yet written. */
+export interface UnflushedUsage {
+  count: number;
+  volume: number;
+  lastUsedMs: number | null;
+  /** [minute start in epoch ms, count, volume] */
+  minutes: [number, number, number][];
+}
+
+/**
+ * The metering hot path. Each use is added to an in-memory buffer; a timer writes the buffer
+ * every USAGE_FLUSH_INTERVAL_MS in one transaction. A failed write puts its counts back for the
+ * next one. A buffer holding too many minute buckets flushes early. With an interval of 0,
+ * every use is written before the request goes on (strict mode).
+ */
+@Injectable()
+export class UsageMeter implements OnModuleInit {
+  private readonly logger = new Logger(UsageMeter.name);
+  private readonly pending = new PendingUsage();
+  /** What the running flush took: still counted by reads until it is committed. */
+  private inFlight: Map<string, KeyUsage> | null = null;
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  readonly strict: boolean;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly usage: UsageRepository,
+    prisma: PrismaService,
+  ) {
+    this.strict = config.usageFlushIntervalMs === 0;
+    // The last flush must happen after the HTTP server has finished its requests and before
+    // the database connection closes: PrismaService runs this just before it disconnects.
+    prisma.beforeDisconnect(() => this.drain());
+  }
+
+  onModuleInit(): void {
+    if (this.strict) return;
+    this.timer = setInterval(() => void this.flush(), this.config.usageFlushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Counts one use of a key. Returns a promise only in strict mode (the write itself). */
+  record(keyId: string, volume: number, atMs = Date.now()): Promise<void> | undefined {
+    if (this.strict) {
+      const one = new PendingUsage();
+      one.add(keyId, 1, volume, atMs);
+      return this.usage.addUsage(one.take());
+    }
+    this.pending.add(keyId, 1, volume, atMs);
+    if (this.pending.bucketCount >= this.config.usageMaxPendingBuckets) void this.flush();
+    return undefined;
+  }
+
+  /** Writes what is pending now; concurrent callers share one write. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pending.isEmpty) return Promise.resolve();
+    this.flushing = this.writePending().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
+    const batch = this.pending.take();
+    this.inFlight = batch;
+    try {
+      await this.usage.addUsage(batch);
+      if (this.failures > 0)
+        this.logger.log(`usage written again after ${this.failures} failed flush(es)`);
+      this.failures = 0;
+    } catch (error) {
+      this.pending.restore(batch);
+      this.failures++;
+      if (this.failures === 1 || this.failures % 60 === 0) {
+        this.logger.error(
+          `could not write usage (${this.failures} attempt(s); kept in memory, retrying): ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        );
+      }
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  /** Stops the timer and writes everything, retrying a few times (graceful shutdown). */
+  async drain(): Promise<void> {
+    clearInterval(this.timer);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.flushing;
+      await this.flush();
+      if (this.pending.isEmpty) return;
+      await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+    }
+    this.logger.error(`shutting down with ${this.pending.bucketCount} minute bucket(s) unwritten`);
+  }
+
+  /** Usage of one key that reads must add to what the database holds. */
+  unflushed(keyId: string): UnflushedUsage | null {
+    const parts = [this.inFlight?.get(keyId), this.pending.get(keyId)].filter(
+      (u): u is KeyUsage => u !== undefined,
+    );
+    if (parts.length === 0) return null;
+    const out: UnflushedUsage = { count: 0, volume: 0, lastUsedMs: null, minutes: [] };
+    for (const part of parts) {
+      out.count += part.count;
+      out.volume += part.volume;
+      out.lastUsedMs = Math.max(out.lastUsedMs ?? 0, part.lastUsedMs);
+      for (const [minute, b] of part.minutes)
+        out.minutes.push([minute * MINUTE_MS, b.count, b.volume]);
+    }
+    return out;
+  }
+
+  /** A deleted key's pending usage has nowhere to go. */
+  forget(keyId: string): void {
+    this.pending.forget(keyId);
+  }
+}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { Dialect, PrismaService } from '../prisma/prisma.service';
+import type { KeyUsage } from './pending-usage';
+
+/** Rows per multi-row INSERT: 4 parameters each stays far below both databases' limits. */
+const CHUNK = 2000;
+
+export interface GroupedUsage {
+  group: number;
+  count: number;
+  volume: number;
+}
+
+/** `?` for SQLite, `$n` for PostgreSQL. */
+function placeholders(dialect: Dialect, rows: number, columns: number, casts: string[]): string {
+  const out: string[] = [];
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < columns; c++) {
+      n++;
+      const p = dialect === 'postgresql' ? `$${n}` : '?';
+      cells.push(casts[c] ? `CAST(${p} AS ${casts[c]})` : p);
+    }
+    out.push(`(${cells.join(', ')})`);
+  }
+  return out.join(', ');
+}
+
+/** How each database stores a Prisma DateTime, for comparisons inside SQL. */
+function timestamp(dialect: Dialect, ms: number): string {
+  const iso = new Date(ms).toISOString();
+  // Prisma's SQLite adapter writes ISO-8601 with an explicit +00:00 offset; keep the same text
+  // so that last_used_at compares correctly as a string.
+  return dialect === 'sqlite' ? iso.replace('Z', '+00:00') : iso;
+}
+
+@Injectable()
+export class UsageRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Writes a batch of metered usage in one transaction: additive upserts of the minute buckets
+   * (several instances add up exactly) and the keys' totals with a forward-only lastUsedAt.
+   * Usage of keys deleted meanwhile is dropped. Rows are written in key order so that
+   * concurrent flushes from several instances lock them in the same order.
+   */
+  async addUsage(batch: Map<string, KeyUsage>): Promise<void> {
+    const { dialect } = this.prisma;
+    const ids = [...batch.keys()].sort();
+    await this.prisma.db.$transaction(async (tx) => {
+      const existing = new Set<string>();
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const slice = ids.slice(i, i + CHUNK);
+        const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+          `SELECT id FROM api_keys WHERE id IN (${slice.map((_, j) => (dialect === 'postgresql' ? `$${j + 1}` : '?')).join(', ')})`,
+          ...slice,
+        );
+        for (const row of rows) existing.add(row.id);
+      }
+      const live = ids.filter((id) => existing.has(id));
+
+      const minutes: (string | number)[][] = [];
+      for (const id of live) {
+        const usage = batch.get(id)!;
+        for (const minute of [...usage.minutes.keys()].sort((a, b) => a - b)) {
+          const bucket = usage.minutes.get(minute)!;
+          minutes.push([id, minute, bucket.count, bucket.volume]);
+        }
+      }
+      for (let i = 0; i < minutes.length; i += CHUNK) {
+        const slice = minutes.slice(i, i + CHUNK);
+        await tx.$executeRawUnsafe(
+          `INSERT INTO usage_minutes (key_id, minute, count, volume) VALUES ${placeholders(dialect, slice.length, 4, ['', 'INTEGER', 'BIGINT', 'BIGINT'])}
+           ON CONFLICT (key_id, minute) DO UPDATE SET
+             count = usage_minutes.count + excluded.count,
+             volume = usage_minutes.volume + excluded.volume`,
+          ...slice.flat(),
+        );
+      }
+
+      const totals = live.map((id) => {
+        const usage = batch.get(id)!;
+        return [id, usage.count, usage.volume, timestamp(dialect, usage.lastUsedMs)];
+      });
+      const stamp = dialect === 'postgresql' ? 'TIMESTAMP(3)' : 'TEXT';
+      for (let i = 0; i < totals.length; i += CHUNK) {
+        const slice = totals.slice(i, i + CHUNK);
+        // VALUES columns are column1..column4 in both SQLite and PostgreSQL.
+        await tx.$executeRawUnsafe(
+          `UPDATE api_keys SET
+             usage_count = api_keys.usage_count + v.column2,
+             usage_volume = api_keys.usage_volume + v.column3,
+             last_used_at = CASE
+               WHEN api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.column4 THEN v.column4
+               ELSE api_keys.last_used_at END
+           FROM (VALUES ${placeholders(dialect, slice.length, 4, ['', 'BIGINT', 'BIGINT', stamp])}) AS v
+           WHERE api_keys.id = v.column1`,
+          ...slice.flat(),
+        );
+      }
+    });
+  }
+
+  /**
+   * A key's usage between two epoch minutes (inclusive), summed in SQL into groups of
+   * floor((minute + offset) / size): never the raw minute rows.
+   */
+  async grouped(
+    keyId: string,
+    fromMinute: number,
+    toMinute: number,
+    sizeMinutes: number,
+    offsetMinutes: number,
+  ): Promise<GroupedUsage[]> {
+    const p = (n: number) => (this.prisma.dialect === 'postgresql' ? `$${n}` : '?');
+    const group =
+      sizeMinutes === 1 ? 'minute' : `(minute + ${offsetMinutes | 0}) / ${sizeMinutes | 0}`;
+    const rows = await this.prisma.db.$queryRawUnsafe<
+      { g: number | bigint; c: number | bigint | string; v: number | bigint | string }[]
+    >(
+      `SELECT ${group} AS g, CAST(SUM(count) AS BIGINT) AS c, CAST(SUM(volume) AS BIGINT) AS v
+       FROM usage_minutes WHERE key_id = ${p(1)} AND minute BETWEEN ${p(2)} AND ${p(3)}
+       GROUP BY 1 ORDER BY 1`,
+      keyId,
+      fromMinute,
+      toMinute,
+    );
+    return rows.map((r) => ({ group: Number(r.g), count: Number(r.c), volume: Number(r.v) }));
+  }
+}

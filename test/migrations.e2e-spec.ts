@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Client } from 'pg';
+import type { DatabaseConfig } from '../src/config/config';
+import { migrate } from '../src/prisma/migrator';
+import { Provider, providers, startApp, TestApp } from './helpers/app';
+import { createDatabase, dropDatabase } from './helpers/postgres';
+
+const TABLE = '_keymeter_migrations';
+const ROOT = path.resolve(__dirname, '..');
+
+/** The migration folders of `provider`, read here independently of the migrator. */
+function migrationNames(provider: Provider): string[] {
+  return readdirSync(path.join(ROOT, 'prisma', 'migrations', provider), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+}
+
+function checksumOf(provider: Provider, name: string): string {
+  const file = path.join(ROOT, 'prisma', 'migrations', provider, name, 'migration.sql');
+  return createHash('sha256').update(readFileSync(file, 'utf8')).digest('hex');
+}
+
+/** One throw-away empty database, inspected with the plain drivers (one connection per call). */
+interface ScratchDatabase {
+  database: DatabaseConfig;
+  /** The DATABASE_URL an app started on this database uses. */
+  url: string;
+  /** Runs `sql` with $1, $2... parameters and returns the rows. */
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  tables(): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+async function scratchDatabase(provider: Provider): Promise<ScratchDatabase> {
+  if (provider === 'sqlite') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keymeter-migrations-'));
+    const file = path.join(dir, 'keymeter.db');
+    const query = <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+      const db = new Database(file, { timeout: 15_000 });
+      try {
+        const statement = db.prepare(sql.replace(/\$\d+/g, '?'));
+        if (statement.reader) return Promise.resolve(statement.all(...params) as T[]);
+        statement.run(...params);
+        return Promise.resolve([]);
+      } finally {
+        db.close();
+      }
+    };
+    return {
+      database: { provider, file },
+      url: `file:${file}`,
+      query,
+      tables: async () =>
+        (
+          await query<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+          )
+        ).map((row) => row.name),
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const url = await createDatabase();
+  const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    database: { provider, url },
+    url,
+    query,
+    tables: async () =>
+      (
+        await query<{ table_name: string }>(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+      ).map((row) => row.table_name),
+    dispose: () => dropDatabase(url),
+  };
+}
+
+/**
+ * Runs migrate() on `database` in `count` separate Node processes at the same moment: each loads
+ * the migrator, says it is ready, and waits for the word to go. Resolves with each one's result.
+ */
+async function migrateInProcesses(database: DatabaseConfig, count: number): Promise<string[][]> {
+  const migrator = path.join(ROOT, 'src', 'prisma', 'migrator.ts');
+  const script = `
+    const { migrate } = require(${JSON.stringify(migrator)});
+    process.stdin.once('data', () => {
+      migrate(JSON.parse(process.env.KEYMETER_TEST_DATABASE)).then(
+        (applied) => process.stdout.write(JSON.stringify(applied) + '\\n', () => process.exit(0)),
+        (error) => { console.error(error); process.exit(1); },
+      );
+    });
+    process.stdout.write('ready\\n');
+  `;
+  const children = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, KEYMETER_TEST_DATABASE: JSON.stringify(database) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
+  const outputs = children.map((child) => {
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<string[]>((resolve, reject) =>
+      child.on('close', (code) =>
+        code === 0
+          ? resolve(JSON.parse(stdout.slice('ready\n'.length)) as string[])
+          : reject(new Error(`a migrating process exited with ${code}: ${stderr}`)),
+      ),
+    );
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.startsWith('ready\n')) resolve();
+      });
+      exited.then(() => reject(new Error('exited before it was ready')), reject);
+    });
+    return { ready, exited };
+  });
+  try {
+    await Promise.all(outputs.map((output) => output.ready));
+    for (const child of children) child.stdin.end('go\n');
+    return await Promise.all(outputs.map((output) => output.exited));
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill();
+  }
+}
+
+describe.each(providers())('migrations on %s', (provider) => {
+  const all = migrationNames(provider);
+  const scratches: ScratchDatabase[] = [];
+  const fresh = async () => {
+    const scratch = await scratchDatabase(provider);
+    scratches.push(scratch);
+    return scratch;
+  };
+  const appliedRows = (scratch: ScratchDatabase) =>
+    scratch.query<{ name: string; checksum: string }>(
+      `SELECT name, checksum FROM "${TABLE}" ORDER BY name`,
+    );
+
+  afterEach(async () => {
+    for (const scratch of scratches.splice(0)) await scratch.dispose();
+  });
+
+  it('has at least one migration to apply', () => {
+    expect(all.length).toBeGreaterThan(0);
+    expect(all[0]).toMatch(/^0001_/);
+  });
+
+  it('applies every migration to an empty database, once, and nothing the second time', async () => {
+    const scratch = await fresh();
+
+    await expect(migrate(scratch.database)).resolves.toEqual(all);
+    expect(await scratch.tables()).toEqual(
+      expect.arrayContaining(['accounts', 'api_keys', 'usage_minutes', TABLE]),
+    );
+    await expect(migrate(scratch.database)).resolves.toEqual([]);
+
+    expect(await appliedRows(scratch)).toEqual(
+      all.map((name) => ({ name, checksum: checksumOf(provider, name) })),
+    );
+  });
+
+  it('applies each migration once when four migrate() calls start together', async () => {
+    const scratch = await fresh();
+
+    const results = await Promise.all([1, 2, 3, 4].map(() => migrate(scratch.database)));
+
+    expect(results.flat().sort()).toEqual(all);
+    expect(results.filter((applied) => applied.length > 0)).toHaveLength(1);
+    expect((await appliedRows(scratch)).map((row) => row.name)).toEqual(all);
+  });
+
+  it('applies each migration once when four processes migrate at the same moment', async () => {
+    const scratch = await fresh();
+
+    const results = await migrateInProcesses(scratch.database, 4);
+
+    expect(results.flat().sort()).toEqual(all);
+    expect((await appliedRows(scratch)).map((row) => row.name)).toEqual(all);
+    expect(await scratch.tables()).toEqual(
+      expect.arrayContaining(['accounts', 'api_keys', 'usage_minutes']),
+    );
+  }, 120_000);
+
+  it('starts two apps at the same moment on one empty database and both are healthy', async () => {
+    const scratch = await fresh();
+    const started = await Promise.allSettled([
+      startApp(provider, { databaseUrl: scratch.url }),
+      startApp(provider, { databaseUrl: scratch.url }),
+    ]);
+    const apps = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    try {
+      expect(
+        started.map((result) => (result.status === 'fulfilled' ? 'up' : String(result.reason))),
+      ).toEqual(['up', 'up']);
+      for (const app of apps as TestApp[]) {
+        const res = await app.http.get('/health').expect(200);
+        expect(res.body).toMatchObject({ status: 'ok' });
+      }
+      expect((await appliedRows(scratch)).map((row) => row.name)).toEqual(all);
+    } finally {
+      for (const app of apps) await app.close();
+    }
+  });
+
+  it('refuses to run when an applied migration was edited afterwards', async () => {
+    const scratch = await fresh();
+    await migrate(scratch.database);
+    await scratch.query(`UPDATE "${TABLE}" SET checksum = 'tampered' WHERE name = $1`, [all[0]]);
+
+    await expect(migrate(scratch.database)).rejects.toThrow('edited');
+    await expect(migrate(scratch.database)).rejects.toThrow(all[0]);
+  });
+
+  it('refuses to run when the database has a migration this build does not know', async () => {
+    const scratch = await fresh();
+    await migrate(scratch.database);
+    await scratch.query(`INSERT INTO "${TABLE}" (name, checksum, applied_at) VALUES ($1, $2, $3)`, [
+      '9999_future',
+      'from a newer build',
+      new Date().toISOString(),
+    ]);
+
+    await expect(migrate(scratch.database)).rejects.toThrow('unknown');
+    await expect(migrate(scratch.database)).rejects.toThrow('9999_future');
+    expect((await appliedRows(scratch)).map((row) => row.name)).toEqual([...all, '9999_future']);
+  });
+});
