@@ -60,9 +60,10 @@ function migrateSqlite(file: string, migrations: Migration[]): string[] {
   const fresh = !existsSync(file);
   const db = new Database(file, { timeout: 15_000 });
   try {
+    // auto_vacuum must be chosen before anything (even the switch to WAL) writes the file.
+    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
     // WAL lets readers run during the metering flush; it is a property of the file.
     db.pragma('journal_mode = WAL');
-    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
     db.exec(
       `CREATE TABLE IF NOT EXISTS "${TABLE}" (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`,
     );

@@ -35,22 +35,33 @@ export async function startApp(provider: Provider, options: StartOptions = {}): 
   const databaseUrl =
     options.databaseUrl ??
     (provider === 'sqlite' ? `file:${path.join(dataDir, 'keymeter.db')}` : await createDatabase());
+  const owned = !options.databaseUrl && provider === 'postgresql';
+  const discard = async () => {
+    if (owned) await dropDatabase(databaseUrl);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
     KEYMETER_SECRET: randomBytes(32).toString('hex'),
     ...options.env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .overrideProvider(APP_CONFIG)
-    .useValue(config)
-    .compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    bodyParser: false,
-    logger: ['error', 'warn'],
-  });
-  configureApp(app);
-  await app.init();
+  let app: NestExpressApplication;
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({
+      bodyParser: false,
+      logger: ['error', 'warn'],
+    });
+    configureApp(app);
+    await app.init();
+  } catch (error) {
+    await discard();
+    throw error;
+  }
   return {
     provider,
     app,
@@ -59,8 +70,7 @@ export async function startApp(provider: Provider, options: StartOptions = {}): 
     dataDir,
     async close() {
       await app.close();
-      if (!options.databaseUrl && provider === 'postgresql') await dropDatabase(databaseUrl);
-      rmSync(dataDir, { recursive: true, force: true });
+      await discard();
     },
   };
 }
