@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import {
   AllExceptionsFilter,
   bodyParserErrorHandler,
@@ -33,6 +34,7 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.disable('x-powered-by');
+  app.use(helmet());
   app.set('query parser', 'simple');
   app.useBodyParser('json', { limit: config.bodyLimit, verify: recordBodyBytes });
   app.use(bodyParserErrorHandler);
