@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import type { DatabaseConfig } from '../config/config';
+import { sqliteDatabase } from './sqlite-driver';
 
 /** Where `npm run db:migration` writes the SQL of each provider (same depth from src/ and dist/). */
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'prisma', 'migrations');
@@ -58,6 +58,7 @@ export async function migrate(database: DatabaseConfig): Promise<string[]> {
 function migrateSqlite(file: string, migrations: Migration[]): string[] {
   mkdirSync(path.dirname(file), { recursive: true });
   const fresh = !existsSync(file);
+  const Database = sqliteDatabase();
   const db = new Database(file, { timeout: 15_000 });
   try {
     // auto_vacuum must be chosen before anything (even the switch to WAL) writes the file.

@@ -1,3 +1,5 @@
+// Must come first: it chooses the better-sqlite3 build before Prisma's adapter loads it.
+import './sqlite-driver';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
