@@ -16,6 +16,8 @@ const UNKNOWN = 'unknown' as const;
 export class KeyCache {
   private readonly byHash: LRUCache<string, StoredKey | typeof UNKNOWN>;
   private readonly hashById = new Map<string, string>();
+  /** Bumped by every eviction: a lookup that started before one must not cache its answer. */
+  private generation = 0;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -38,8 +40,9 @@ export class KeyCache {
   find(hash: string): StoredKey | null | Promise<StoredKey | null> {
     const hit = this.get(hash);
     if (hit !== undefined) return hit;
+    const started = this.generation;
     return this.keys.findByHash(hash).then((found) => {
-      this.set(hash, found);
+      if (started === this.generation) this.set(hash, found);
       return found;
     });
   }
@@ -61,6 +64,7 @@ export class KeyCache {
 
   /** Forget a key after it changed (renamed, (de)activated, deleted). */
   evict(keyId: string): void {
+    this.generation++;
     const hash = this.hashById.get(keyId);
     if (hash !== undefined) this.byHash.delete(hash);
   }
