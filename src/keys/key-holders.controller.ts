@@ -30,7 +30,7 @@ export class KeyHoldersController {
       key: _plaintext,
       updatedAt: _updated,
       ...key
-    } = this.keys.view(await this.keys.resolve(principal.accountId, principal.keyId));
+    } = await this.keys.viewOf(principal.accountId, principal.keyId);
     return { success: true, key };
   }
 

@@ -94,7 +94,7 @@ export class KeysController {
     @Body() body: UpdateKeyDto,
   ): Promise<KeyResponseDto> {
     const stored = await this.keys.update(principal.accountId, ref, body);
-    return { success: true, apiKey: this.keys.view(stored) };
+    return { success: true, apiKey: await this.keys.viewOf(principal.accountId, stored.id) };
   }
 
   /** Deletes a key and its usage. The master key cannot be deleted. */

@@ -94,9 +94,17 @@ export class KeysService {
     this.meter.forget(key.id);
   }
 
-  async list(accountId: string): Promise<KeyView[]> {
-    const keys = await this.keys.listByAccount(accountId);
-    return keys.map((k) => this.view(k));
+  /** The account's keys with totals that include this instance's unwritten usage. */
+  list(accountId: string): Promise<KeyView[]> {
+    return this.usage.consistently(async () => {
+      const keys = await this.keys.listByAccount(accountId);
+      return keys.map((k) => this.view(k));
+    });
+  }
+
+  /** One key of the account (by plaintext or id) with its totals. */
+  viewOf(accountId: string, ref: string): Promise<KeyView> {
+    return this.usage.consistently(async () => this.view(await this.resolve(accountId, ref)));
   }
 
   /**
@@ -109,7 +117,7 @@ export class KeysService {
       : this.vault.reveal(stored);
   }
 
-  view(stored: StoredKey): KeyView {
+  private view(stored: StoredKey): KeyView {
     const key = this.usage.totals(stored);
     return {
       id: key.id,

@@ -28,7 +28,7 @@ export class RadarService {
 
   async analytics(accountId: string, apiKeyId?: string): Promise<UsageAnalytics> {
     const keys = apiKeyId
-      ? [this.keys.view(await this.keys.resolve(accountId, apiKeyId))]
+      ? [await this.keys.viewOf(accountId, apiKeyId)]
       : await this.keys.list(accountId);
     return computeAnalytics(keys);
   }

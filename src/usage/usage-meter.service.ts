@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { PrismaService } from '../prisma/prisma.service';
-import { KeyUsage, MINUTE_MS, PendingUsage } from './pending-usage';
+import { MINUTE_MS, PendingUsage } from './pending-usage';
+import { ReadWriteGate } from './read-write-gate';
 import { UsageRepository } from './usage.repository';
 
 /** What a read adds on top of the database: counted here, not yet written. */
@@ -23,8 +24,7 @@ export interface UnflushedUsage {
 export class UsageMeter implements OnModuleInit {
   private readonly logger = new Logger(UsageMeter.name);
   private readonly pending = new PendingUsage();
-  /** What the running flush took: still counted by reads until it is committed. */
-  private inFlight: Map<string, KeyUsage> | null = null;
+  private readonly gate = new ReadWriteGate();
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -59,26 +59,45 @@ export class UsageMeter implements OnModuleInit {
     return undefined;
   }
 
-  /** Writes what is pending now; concurrent callers share one write. */
-  flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.pending.isEmpty) return Promise.resolve();
+  /**
+   * Writes what is pending when it is called: after a write already running, another one for
+   * what arrived since. Resolves once that is done (or has failed and been put back).
+   */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.isEmpty) return;
     this.flushing = this.writePending().finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
+  /**
+   * Runs a read that combines database rows with unflushed(): no flush commits while it runs,
+   * so a batch is counted either in the database or in memory, never both or neither.
+   */
+  consistentRead<T>(read: () => Promise<T>): Promise<T> {
+    return this.gate.read(read);
+  }
+
   private async writePending(): Promise<void> {
-    const batch = this.pending.take();
-    this.inFlight = batch;
     try {
-      await this.usage.addUsage(batch);
-      if (this.failures > 0)
+      // Taking, writing and putting back all happen inside the gate, so a consistent read
+      // sees each use exactly once: in memory or in the database.
+      await this.gate.write(async () => {
+        const batch = this.pending.take();
+        try {
+          await this.usage.addUsage(batch);
+        } catch (error) {
+          this.pending.restore(batch);
+          throw error;
+        }
+      });
+      if (this.failures > 0) {
         this.logger.log(`usage written again after ${this.failures} failed flush(es)`);
+      }
       this.failures = 0;
     } catch (error) {
-      this.pending.restore(batch);
       this.failures++;
       if (this.failures === 1 || this.failures % 60 === 0) {
         this.logger.error(
@@ -87,8 +106,6 @@ export class UsageMeter implements OnModuleInit {
           }`,
         );
       }
-    } finally {
-      this.inFlight = null;
     }
   }
 
@@ -96,7 +113,6 @@ export class UsageMeter implements OnModuleInit {
   async drain(): Promise<void> {
     clearInterval(this.timer);
     for (let attempt = 0; attempt < 5; attempt++) {
-      await this.flushing;
       await this.flush();
       if (this.pending.isEmpty) return;
       await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
@@ -104,21 +120,13 @@ export class UsageMeter implements OnModuleInit {
     this.logger.error(`shutting down with ${this.pending.bucketCount} minute bucket(s) unwritten`);
   }
 
-  /** Usage of one key that reads must add to what the database holds. */
+  /** Usage of one key that reads must add to the database's (call within consistentRead). */
   unflushed(keyId: string): UnflushedUsage | null {
-    const parts = [this.inFlight?.get(keyId), this.pending.get(keyId)].filter(
-      (u): u is KeyUsage => u !== undefined,
-    );
-    if (parts.length === 0) return null;
-    const out: UnflushedUsage = { count: 0, volume: 0, lastUsedMs: null, minutes: [] };
-    for (const part of parts) {
-      out.count += part.count;
-      out.volume += part.volume;
-      out.lastUsedMs = Math.max(out.lastUsedMs ?? 0, part.lastUsedMs);
-      for (const [minute, b] of part.minutes)
-        out.minutes.push([minute * MINUTE_MS, b.count, b.volume]);
-    }
-    return out;
+    const usage = this.pending.get(keyId);
+    if (!usage) return null;
+    const minutes: [number, number, number][] = [];
+    for (const [minute, b] of usage.minutes) minutes.push([minute * MINUTE_MS, b.count, b.volume]);
+    return { count: usage.count, volume: usage.volume, lastUsedMs: usage.lastUsedMs, minutes };
   }
 
   /** A deleted key's pending usage has nowhere to go. */

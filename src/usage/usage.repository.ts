@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 import type { KeyUsage } from './pending-usage';
 
+/** The largest epoch minute the INTEGER column holds (year 6053); no usage lies beyond it. */
+const MAX_MINUTE = 2 ** 31 - 1;
+
 /** Rows per multi-row INSERT: 4 parameters each stays far below both databases' limits. */
 const CHUNK = 2000;
 
@@ -123,8 +126,8 @@ export class UsageRepository {
        FROM usage_minutes WHERE key_id = ${p(1)} AND minute BETWEEN ${p(2)} AND ${p(3)}
        GROUP BY 1 ORDER BY 1`,
       keyId,
-      fromMinute,
-      toMinute,
+      Math.min(fromMinute, MAX_MINUTE),
+      Math.min(toMinute, MAX_MINUTE),
     );
     return rows.map((r) => ({ group: Number(r.g), count: Number(r.c), volume: Number(r.v) }));
   }

@@ -45,7 +45,16 @@ export class UsageService {
   }
 
   /** A key's usage per bucket over the range: ascending, zero-filled, aggregated in SQL. */
-  async series(keyId: string, range: UsageRange): Promise<UsagePoint[]> {
+  series(keyId: string, range: UsageRange): Promise<UsagePoint[]> {
+    return this.meter.consistentRead(() => this.seriesNow(keyId, range));
+  }
+
+  /** Runs a read of keys whose totals go through totals(), without a flush committing midway. */
+  consistently<T>(read: () => Promise<T>): Promise<T> {
+    return this.meter.consistentRead(read);
+  }
+
+  private async seriesNow(keyId: string, range: UsageRange): Promise<UsagePoint[]> {
     const { fromMinute, toMinute } = minuteRange(range);
     const { sizeMinutes, offsetMinutes } = sqlGrouping(range.interval);
     const groups = await this.usage.grouped(
@@ -71,7 +80,7 @@ export class UsageService {
     return zeroFill(range, rows);
   }
 
-  /** A key's stored totals with this instance's unwritten usage added. */
+  /** A key's stored totals with this instance's unwritten usage added (inside consistently). */
   totals<T extends UsageTotals & { id: string }>(key: T): T {
     const unflushed = this.meter.unflushed(key.id);
     if (!unflushed) return key;
