@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { CryptoModule } from './common/crypto/crypto.module';
+import { ShutdownState } from './common/shutdown';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
@@ -19,5 +20,6 @@ import { RadarModule } from './radar/radar.module';
     RadarModule,
     HealthModule,
   ],
+  providers: [ShutdownState],
 })
 export class AppModule {}

@@ -12,6 +12,7 @@ import {
   bodyParserErrorHandler,
 } from './common/filters/all-exceptions.filter';
 import { recordBodyBytes } from './auth/request-bytes';
+import { ShutdownState } from './common/shutdown';
 import { APP_CONFIG, AppConfig } from './config/config';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
@@ -34,6 +35,7 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.disable('x-powered-by');
+  app.use(app.get(ShutdownState).middleware);
   app.use(helmet());
   app.set('query parser', 'simple');
   app.useBodyParser('json', { limit: config.bodyLimit, verify: recordBodyBytes });
@@ -47,7 +49,8 @@ export function configureApp(app: NestExpressApplication): INestApplication {
       exceptionFactory: (errors) => new BadRequestException(flatten(errors)),
     }),
   );
-  app.enableShutdownHooks();
+  // useProcessExit: exit with code 0 after a clean shutdown instead of re-raising the signal.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
   const document = SwaggerModule.createDocument(
     app,
