@@ -46,6 +46,8 @@ export function configureApp(app: NestExpressApplication): INestApplication {
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
+      // One message per bad field: the first rule it breaks is the one to fix.
+      stopAtFirstError: true,
       exceptionFactory: (errors) => new BadRequestException(flatten(errors)),
     }),
   );

@@ -1,20 +1,20 @@
 import { Transform } from 'class-transformer';
+import { trim } from '../../common/dto/transforms';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-
 export class CredentialsDto {
   /** @example user@example.com */
+  // Validators run bottom-up, and only the first failure is reported: type checks go last.
   @Transform(trim)
-  @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
+  @IsEmail({}, { message: 'email must be a valid email address' })
   email!: string;
 
   /** @example correct horse battery staple */
-  @IsString()
-  @MinLength(PASSWORD_MIN_LENGTH)
   @MaxLength(PASSWORD_MAX_LENGTH)
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @IsString()
   password!: string;
 }
 

@@ -3,8 +3,11 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { trim } from '../../common/dto/transforms';
 
-/** A key name: 1-100 characters after trimming, no control characters. */
-const IsKeyName = () =>
+/**
+ * A key name: 1-100 characters after trimming, no control characters. applyDecorators registers
+ * them in order and validators run in registration order, so the type check comes first.
+ */
+export const IsKeyName = () =>
   applyDecorators(
     Transform(trim),
     IsString({ message: 'name must be a string' }),

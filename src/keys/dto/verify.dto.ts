@@ -1,19 +1,21 @@
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 
 export class VerifyKeyDto {
   /** The key a client presented to your service. */
-  @IsString({ message: 'key must be a string' })
+  // Decorators run bottom-up: the type check comes last so that it is reported first.
   @MaxLength(512)
+  @IsString({ message: 'key must be a string' })
   key!: string;
 
   /**
    * Bytes to record as the volume of this use (default 0).
    * @example 1024
    */
-  @IsOptional()
-  @IsInt({ message: 'volume must be a whole number of bytes' })
-  @Min(0, { message: 'volume must not be negative' })
+  // Absent means 0; null is refused like any other non-number.
+  @ValidateIf((_, value) => value !== undefined)
   @Max(Number.MAX_SAFE_INTEGER)
+  @Min(0, { message: 'volume must not be negative' })
+  @IsInt({ message: 'volume must be a whole number of bytes' })
   volume?: number;
 }
 

@@ -1,7 +1,6 @@
-import { Transform } from 'class-transformer';
-import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
 import { CredentialsDto } from '../../auth/dto/register.dto';
-import { trim } from '../../common/dto/transforms';
+import { IsKeyName } from '../../keys/dto/key-name.dto';
 import { KeyDto } from '../../keys/dto/key.dto';
 
 export class GenerateKeyDto extends CredentialsDto {
@@ -10,10 +9,7 @@ export class GenerateKeyDto extends CredentialsDto {
    * @example my awesome key
    */
   @IsOptional()
-  @Transform(trim)
-  @IsString({ message: 'name must be a string' })
-  @Length(1, 100, { message: 'name must be 1 to 100 characters long (after trimming)' })
-  @Matches(/^[^\p{Cc}]*$/u, { message: 'name must not contain control characters' })
+  @IsKeyName()
   name?: string;
 }
 
