@@ -21,12 +21,13 @@ const toInt = ({ value }: { value: unknown }) =>
  * Every environment variable keymeter reads, validated once at start-up. `.env.example` and the
  * README's configuration table list the same variables.
  */
+// Validators run bottom-up and only the first failure is reported, so type checks come last.
 export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   PORT: number = 3000;
 
   @IsOptional()
@@ -65,32 +66,32 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
   @Min(0)
   @Max(3_600_000)
+  @IsInt()
   USAGE_FLUSH_INTERVAL_MS: number = 1000;
 
   /** The buffer flushes early once it holds this many (key, minute) buckets. */
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
   @Min(1)
   @Max(10_000_000)
+  @IsInt()
   USAGE_MAX_PENDING_BUCKETS: number = 100_000;
 
   /** How long a key looked up by hash is trusted without asking the database again. */
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
   @Min(0)
   @Max(3_600_000)
+  @IsInt()
   KEY_CACHE_TTL_MS: number = 5000;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
   @Min(1)
   @Max(10_000_000)
+  @IsInt()
   KEY_CACHE_MAX: number = 100_000;
 
   @IsOptional()
@@ -107,6 +108,14 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['true', 'false'])
   MIGRATE_ON_START: 'true' | 'false' = 'true';
+
+  /** How long a dashboard sign-in lasts, in hours (the session cookie's lifetime). */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(720)
+  @IsInt()
+  SESSION_TTL_HOURS: number = 12;
 }
 
 export type DatabaseConfig =
@@ -127,6 +136,7 @@ export interface AppConfig {
   bodyLimit: string;
   logLevel: EnvironmentVariables['LOG_LEVEL'];
   migrateOnStart: boolean;
+  sessionTtlHours: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -163,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     bodyLimit: vars.BODY_LIMIT,
     logLevel: vars.LOG_LEVEL,
     migrateOnStart: vars.MIGRATE_ON_START === 'true',
+    sessionTtlHours: vars.SESSION_TTL_HOURS,
   };
 }
 

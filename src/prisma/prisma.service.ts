@@ -40,11 +40,16 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    if (this.config.migrateOnStart) {
-      const applied = await migrate(this.config.database);
-      if (applied.length > 0) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
+    try {
+      if (this.config.migrateOnStart) {
+        const applied = await migrate(this.config.database);
+        if (applied.length > 0) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
+      }
+      await this.db.$connect();
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(`cannot use the database (${this.describe()}): ${why}`);
     }
-    await this.db.$connect();
     if (this.dialect === 'sqlite') {
       // Per connection: cascades (deleting a key deletes its usage) need foreign keys on.
       await this.db.$executeRawUnsafe('PRAGMA foreign_keys = ON');

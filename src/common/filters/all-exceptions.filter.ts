@@ -46,8 +46,14 @@ function isKnownPrismaError(error: unknown): error is KnownPrismaError {
   );
 }
 
+/** Prisma codes that mean "the database cannot be reached or is too busy right now". */
+const UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
+
 /** Maps Prisma's request errors that callers can cause; anything else is a real 500. */
 function fromPrisma(error: KnownPrismaError): ErrorEnvelope | null {
+  if (UNAVAILABLE.has(error.code)) {
+    return envelope(503, 'the database is unavailable; try again shortly');
+  }
   switch (error.code) {
     case 'P2002':
       return envelope(409, 'a record with these values already exists');
@@ -67,6 +73,20 @@ function unknownRoute(message: string): string {
   if (!match) return message;
   const path = match[2].split('?')[0].replace(/[^/]{24,}/g, '…');
   return `no route matches ${match[1]} ${path}`;
+}
+
+/**
+ * Connection failures that reach us from the drivers without a Prisma code: PostgreSQL gone
+ * (ECONNREFUSED, ECONNRESET, terminated connections) or SQLite locked by another process.
+ */
+function fromDriver(error: unknown): ErrorEnvelope | null {
+  if (!(error instanceof Error)) return null;
+  const text = `${(error as { code?: unknown }).code ?? ''} ${error.message}`;
+  const unavailable =
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|terminating connection|SQLITE_BUSY|database is locked|Can't reach database/i;
+  return unavailable.test(text)
+    ? envelope(503, 'the database is unavailable; try again shortly')
+    : null;
 }
 
 /** Errors raised by body-parser (bad JSON, too large, bad charset) carry their own status. */
@@ -95,6 +115,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toEnvelope(exception);
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
+    else if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE)
+      response.setHeader('Retry-After', '1');
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
       response.setHeader('WWW-Authenticate', 'Basic realm="keymeter"');
     }
@@ -112,7 +134,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
           : ((res as { message?: string | string[] }).message ?? exception.message);
       return envelope(status, typeof message === 'string' ? unknownRoute(message) : message);
     }
-    const mapped = isKnownPrismaError(exception) ? fromPrisma(exception) : null;
+    const mapped = isKnownPrismaError(exception) ? fromPrisma(exception) : fromDriver(exception);
     if (mapped) return mapped;
     this.logger.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
