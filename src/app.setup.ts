@@ -12,6 +12,7 @@ import {
   bodyParserErrorHandler,
 } from './common/filters/all-exceptions.filter';
 import { recordBodyBytes } from './auth/request-bytes';
+import { documentErrorEnvelope } from './common/openapi';
 import { ShutdownState } from './common/shutdown';
 import { APP_CONFIG, AppConfig } from './config/config';
 
@@ -79,6 +80,8 @@ export function configureApp(app: NestExpressApplication): INestApplication {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, documentErrorEnvelope(document), {
+    jsonDocumentUrl: 'docs-json',
+  });
   return app;
 }

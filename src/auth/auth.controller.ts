@@ -1,11 +1,19 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Public } from '../common/decorators/public.decorator';
 import { AccountsService } from './accounts.service';
 import { RegisterDto, RegisterResponseDto } from './dto/register.dto';
 
 @ApiTags('accounts')
 @Controller('api/v1/auth')
+@ApiBadRequestResponse({
+  description: 'A missing or invalid field or query parameter; the message says which.',
+})
 export class AuthController {
   constructor(private readonly accounts: AccountsService) {}
 

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AnyKey, MasterKey } from '../auth/access.decorator';
 import { AuthPrincipal } from '../auth/principal.decorator';
@@ -14,6 +14,9 @@ import { sendUsage } from './usage-response';
 /** For key holders (their own key) and for internal services (verifying keys). */
 @ApiTags('key holders and services')
 @Controller('1.0')
+@ApiBadRequestResponse({
+  description: 'A missing or invalid field or query parameter; the message says which.',
+})
 export class KeyHoldersController {
   constructor(
     private readonly keys: KeysService,

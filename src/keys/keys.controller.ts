@@ -41,6 +41,9 @@ const KEY_PARAM = ApiParam({
 @Controller('1.0/keys')
 @MasterKey()
 @ApiNotFoundResponse({ description: 'No such key in this account.' })
+@ApiBadRequestResponse({
+  description: 'A missing or invalid field or query parameter; the message says which.',
+})
 export class KeysController {
   constructor(
     private readonly keys: KeysService,

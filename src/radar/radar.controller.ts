@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
+  ApiCreatedResponse,
   ApiOkResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
@@ -25,6 +27,7 @@ import { RadarService } from './radar.service';
 @Controller('api/v1/keys')
 @Public()
 @ApiUnauthorizedResponse({ description: 'Wrong email or password.' })
+@ApiBadRequestResponse({ description: 'A missing or invalid field; the message says which.' })
 @ApiTooManyRequestsResponse({ description: 'Too many failed attempts; see Retry-After.' })
 export class RadarController {
   constructor(
@@ -35,7 +38,7 @@ export class RadarController {
   /** Creates a key. */
   @Post('generate')
   @HttpCode(201)
-  @ApiOkResponse({ type: GenerateResponseDto })
+  @ApiCreatedResponse({ type: GenerateResponseDto })
   async generate(@Body() body: GenerateKeyDto, @Ip() ip: string): Promise<GenerateResponseDto> {
     const account = await this.accounts.authenticate(body.email, body.password, ip);
     return { success: true, data: await this.radar.generate(account.id, body.name) };
