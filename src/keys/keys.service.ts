@@ -15,18 +15,10 @@ export const MASTER_KEY_NAME = 'master';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The key as listed to its account: the key itself when recoverable, else masked. */
-export interface KeyView {
-  id: string;
-  name: string;
-  key: string;
-  isMaster: boolean;
-  isActive: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-  lastUsedAt: Date | null;
-  usageCount: number;
-  volume: number;
-}
+export type KeyView = Pick<
+  StoredKey,
+  'id' | 'name' | 'isMaster' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'usageCount'
+> & { key: string; volume: number };
 
 /** The key lifecycle, for every API surface. Usage totals include what is not yet written. */
 @Injectable()

@@ -13,21 +13,9 @@ export interface KeyUsageSummary {
   isMaster: boolean;
 }
 
-export interface KeyUsageHighlight {
-  id: string;
-  name: string;
-  usageCount: number;
-  lastUsedAt: Date | null;
-}
+export type KeyUsageHighlight = Pick<KeyUsageSummary, 'id' | 'name' | 'usageCount' | 'lastUsedAt'>;
 
-export interface KeyUsageDetail {
-  id: string;
-  name: string;
-  usageCount: number;
-  lastUsedAt: Date | null;
-  isActive: boolean;
-  createdAt: Date;
-}
+export type KeyUsageDetail = KeyUsageHighlight & Pick<KeyUsageSummary, 'isActive' | 'createdAt'>;
 
 export interface UsageAnalytics {
   totalApiKeys: number;
