@@ -29,7 +29,8 @@ module.exports = {
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       testEnvironment: 'node',
       moduleNameMapper,
-      transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+      // Unit specs are transpiled file by file (fast); e2e specs keep full type information.
+      transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.unit.json' }] },
     },
     {
       displayName: 'e2e',
