@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { PrismaService } from '../prisma/prisma.service';
 
@@ -6,6 +6,8 @@ const TIMEOUT_MS = 2000;
 
 @Injectable()
 export class DatabaseHealthIndicator {
+  private readonly logger = new Logger(DatabaseHealthIndicator.name);
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly indicator: HealthIndicatorService,
@@ -23,9 +25,12 @@ export class DatabaseHealthIndicator {
       ]);
       return check.up({ provider: this.prisma.dialect });
     } catch (error) {
+      // Prisma's messages can run to pages; the response says only what is wrong, the log more.
+      const detail = error instanceof Error ? error.message : String(error);
+      this.logger.warn(`database check failed: ${detail.split('\n').slice(-1)[0]}`);
       return check.down({
         provider: this.prisma.dialect,
-        message: error instanceof Error ? error.message : 'unreachable',
+        message: /timed out/.test(detail) ? 'timed out' : 'unreachable',
       });
     } finally {
       clearTimeout(timer);
