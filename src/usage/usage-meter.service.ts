@@ -47,6 +47,11 @@ export class UsageMeter implements OnModuleInit {
     this.timer.unref();
   }
 
+  /** (key, minute) buckets counted and not yet written. */
+  get pendingBuckets(): number {
+    return this.pending.bucketCount;
+  }
+
   /** Counts one use of a key. Returns a promise only in strict mode (the write itself). */
   record(keyId: string, volume: number, atMs = Date.now()): Promise<void> | undefined {
     if (this.strict) {
