@@ -12,6 +12,7 @@ import {
   bodyParserErrorHandler,
 } from './common/filters/all-exceptions.filter';
 import { recordBodyBytes } from './auth/request-bytes';
+import { bodyShapeGuard } from './common/body-shape';
 import { documentErrorEnvelope } from './common/openapi';
 import { ShutdownState } from './common/shutdown';
 import { APP_CONFIG, AppConfig } from './config/config';
@@ -41,6 +42,7 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   app.set('query parser', 'simple');
   app.useBodyParser('json', { limit: config.bodyLimit, verify: recordBodyBytes });
   app.use(bodyParserErrorHandler);
+  app.use(bodyShapeGuard);
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(
     new ValidationPipe({

@@ -20,7 +20,10 @@ export function extractKey(headers: IncomingHttpHeaders): Credential {
   }
   const apiKey = headers['x-api-key'];
   if (apiKey !== undefined) {
-    if (Array.isArray(apiKey)) return { error: 'send one x-api-key header' };
+    // Node joins repeated x-api-key headers with ", "; no key contains a comma.
+    if (Array.isArray(apiKey) || apiKey.includes(',')) {
+      return { error: 'send one x-api-key header' };
+    }
     if (apiKey.length > MAX_HEADER_LENGTH) return { error: 'the x-api-key header is too long' };
     if (apiKey.trim() === '') return { error: 'the x-api-key header is empty' };
     found.push(apiKey.trim());

@@ -20,6 +20,9 @@ export interface UnflushedUsage {
  * next one. A buffer holding too many minute buckets flushes early. With an interval of 0,
  * every use is written before the request goes on (strict mode).
  */
+/** Consecutive failed flushes after which keys are written one by one. */
+const ISOLATE_AFTER_FAILURES = 3;
+
 @Injectable()
 export class UsageMeter implements OnModuleInit {
   private readonly logger = new Logger(UsageMeter.name);
@@ -91,12 +94,29 @@ export class UsageMeter implements OnModuleInit {
       // sees each use exactly once: in memory or in the database.
       await this.gate.write(async () => {
         const batch = this.pending.take();
-        try {
-          await this.usage.addUsage(batch);
-        } catch (error) {
-          this.pending.restore(batch);
-          throw error;
+        // After repeated failures, write key by key, so that one key whose write keeps failing
+        // cannot hold back every other key's usage.
+        const parts =
+          this.failures >= ISOLATE_AFTER_FAILURES && batch.size > 1
+            ? [...batch].map((entry) => new Map([entry]))
+            : [batch];
+        let failed: unknown = null;
+        let written = 0;
+        for (const [index, part] of parts.entries()) {
+          // Two failures before any success: the database itself is failing, not one key.
+          if (failed !== null && written === 0 && index >= 2) {
+            this.pending.restore(part);
+            continue;
+          }
+          try {
+            await this.usage.addUsage(part);
+            written++;
+          } catch (error) {
+            this.pending.restore(part);
+            failed ??= error;
+          }
         }
+        if (failed !== null) throw failed;
       });
       if (this.failures > 0) {
         this.logger.log(`usage written again after ${this.failures} failed flush(es)`);
@@ -105,10 +125,10 @@ export class UsageMeter implements OnModuleInit {
     } catch (error) {
       this.failures++;
       if (this.failures === 1 || this.failures % 60 === 0) {
+        // Prisma's messages can carry pages of context: the last line says what happened.
+        const message = (error instanceof Error ? error.message : String(error)).trim();
         this.logger.error(
-          `could not write usage (${this.failures} attempt(s); kept in memory, retrying): ${
-            error instanceof Error ? error.message : String(error)
-          }`,
+          `could not write usage (${this.failures} attempt(s); kept in memory, retrying): ${message.split('\n').pop()}`,
         );
       }
     }

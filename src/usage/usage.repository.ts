@@ -30,6 +30,9 @@ function placeholders(dialect: Dialect, rows: number, columns: number, casts: st
   return out.join(', ');
 }
 
+/** Sums are passed as BigInt: a JavaScript number past 2^53 would be refused by the driver. */
+const big = (n: number): bigint => BigInt(Math.round(n));
+
 /** How each database stores a Prisma DateTime, for comparisons inside SQL. */
 function timestamp(dialect: Dialect, ms: number): string {
   const iso = new Date(ms).toISOString();
@@ -63,12 +66,12 @@ export class UsageRepository {
       }
       const live = ids.filter((id) => existing.has(id));
 
-      const minutes: (string | number)[][] = [];
+      const minutes: (string | number | bigint)[][] = [];
       for (const id of live) {
         const usage = batch.get(id)!;
         for (const minute of [...usage.minutes.keys()].sort((a, b) => a - b)) {
           const bucket = usage.minutes.get(minute)!;
-          minutes.push([id, minute, bucket.count, bucket.volume]);
+          minutes.push([id, minute, big(bucket.count), big(bucket.volume)]);
         }
       }
       for (let i = 0; i < minutes.length; i += CHUNK) {
@@ -84,7 +87,7 @@ export class UsageRepository {
 
       const totals = live.map((id) => {
         const usage = batch.get(id)!;
-        return [id, usage.count, usage.volume, timestamp(dialect, usage.lastUsedMs)];
+        return [id, big(usage.count), big(usage.volume), timestamp(dialect, usage.lastUsedMs)];
       });
       const stamp = dialect === 'postgresql' ? 'TIMESTAMP(3)' : 'TEXT';
       for (let i = 0; i < totals.length; i += CHUNK) {

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { trim } from '../../common/dto/transforms';
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords';
 
 export class CredentialsDto {
@@ -9,6 +9,8 @@ export class CredentialsDto {
   @Transform(trim)
   @MaxLength(254)
   @IsEmail({}, { message: 'email must be a valid email address' })
+  @Matches(/^[^\p{Cs}]*$/u, { message: 'email must be a valid email address' })
+  @IsString({ message: 'email must be a valid email address' })
   email!: string;
 
   /** @example correct horse battery staple */

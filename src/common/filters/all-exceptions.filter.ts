@@ -69,6 +69,10 @@ function fromPrisma(error: KnownPrismaError): ErrorEnvelope | null {
  * masked: a key sent to a mistyped Optidash route must not be echoed back.
  */
 function unknownRoute(message: string): string {
+  // Express cannot percent-decode a path parameter: its message quotes the parameter.
+  if (message.startsWith('Failed to decode param')) {
+    return 'the URL path is not validly percent-encoded';
+  }
   const match = /^Cannot ([A-Z]+) (.*)$/.exec(message);
   if (!match) return message;
   const path = match[2].split('?')[0].replace(/[^/]{24,}/g, '…');
@@ -89,17 +93,48 @@ function fromDriver(error: unknown): ErrorEnvelope | null {
     : null;
 }
 
-/** Errors raised by body-parser (bad JSON, too large, bad charset) carry their own status. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Errors raised by body-parser (bad JSON, too large, bad encoding) carry their own 4xx status. */
 function fromBodyParser(error: unknown): ErrorEnvelope | null {
-  if (typeof error !== 'object' || error === null || !('type' in error)) return null;
-  const { type, status } = error as { type: unknown; status?: unknown };
-  if (typeof type !== 'string' || typeof status !== 'number') return null;
+  if (typeof error !== 'object' || error === null) return null;
+  const { type, status, code, charset, encoding } = error as Record<string, unknown>;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
   if (type === 'entity.too.large') return envelope(413, 'the request body is too large');
   if (type === 'entity.parse.failed') {
-    return envelope(400, 'the request body is not valid JSON');
+    const raw =
+      typeof (error as { body?: unknown }).body === 'string'
+        ? (error as { body: string }).body
+        : '';
+    return envelope(
+      400,
+      isJson(raw) ? 'the request body must be a JSON object' : 'the request body is not valid JSON',
+    );
   }
-  if (status >= 400 && status < 500) return envelope(status, 'the request body could not be read');
-  return null;
+  if (type === 'charset.unsupported') {
+    return envelope(415, `unsupported charset "${String(charset)}"; send the body as UTF-8`);
+  }
+  if (type === 'encoding.unsupported') {
+    return envelope(
+      415,
+      `unsupported Content-Encoding "${String(encoding)}"; use gzip, deflate or br`,
+    );
+  }
+  // zlib and brotli errors carry no body-parser type, only their own code.
+  if (typeof code === 'string' && /^(Z_|ERR_)/.test(code)) {
+    return envelope(400, 'the request body could not be decompressed; check Content-Encoding');
+  }
+  if (type === 'request.aborted' || type === 'request.size.invalid') {
+    return envelope(400, 'the request body ended before its declared length');
+  }
+  return envelope(400, 'the request body could not be read');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsString, Length, Matches } from 'class-validator';
+import { IsOptionalNotNull } from '../../common/dto/optional';
 import { trim } from '../../common/dto/transforms';
 
 /**
@@ -12,7 +13,9 @@ export const IsKeyName = () =>
     Transform(trim),
     IsString({ message: 'name must be a string' }),
     Length(1, 100, { message: 'name must be 1 to 100 characters long (after trimming)' }),
-    Matches(/^[^\p{Cc}]*$/u, { message: 'name must not contain control characters' }),
+    Matches(/^[^\p{Cc}\p{Cs}]*$/u, {
+      message: 'name must not contain control characters or unpaired surrogates',
+    }),
   );
 
 export class KeyNameDto {
@@ -26,12 +29,12 @@ export class KeyNameDto {
 
 export class UpdateKeyDto {
   /** @example better name */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsKeyName()
   name?: string;
 
   /** false deactivates the key (it then authenticates nothing); true activates it again. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean({ message: 'isActive must be true or false' })
   isActive?: boolean;
 }

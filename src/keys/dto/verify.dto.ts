@@ -1,4 +1,8 @@
-import { IsInt, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptionalNotNull } from '../../common/dto/optional';
+
+/** The largest volume one verified use may record: 1 TiB keeps every total far from 2^53. */
+export const MAX_VOLUME = 2 ** 40;
 
 export class VerifyKeyDto {
   /** The key a client presented to your service. */
@@ -12,8 +16,8 @@ export class VerifyKeyDto {
    * @example 1024
    */
   // Absent means 0; null is refused like any other non-number.
-  @ValidateIf((_, value) => value !== undefined)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @IsOptionalNotNull()
+  @Max(MAX_VOLUME, { message: `volume must be at most ${MAX_VOLUME} bytes (1 TiB)` })
   @Min(0, { message: 'volume must not be negative' })
   @IsInt({ message: 'volume must be a whole number of bytes' })
   volume?: number;

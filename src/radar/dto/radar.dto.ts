@@ -1,5 +1,6 @@
-import { IsOptional, IsUUID } from 'class-validator';
+import { IsUUID } from 'class-validator';
 import { CredentialsDto } from '../../auth/dto/register.dto';
+import { IsOptionalNotNull } from '../../common/dto/optional';
 import { IsKeyName } from '../../keys/dto/key-name.dto';
 import { KeyDto } from '../../keys/dto/key.dto';
 
@@ -8,14 +9,14 @@ export class GenerateKeyDto extends CredentialsDto {
    * A name unique within the account; default "API key N".
    * @example my awesome key
    */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsKeyName()
   name?: string;
 }
 
 export class UsageAnalyticsDto extends CredentialsDto {
   /** Only this key's statistics (its id). */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUUID('all', { message: 'apiKeyId must be a key id (uuid)' })
   apiKeyId?: string;
 }

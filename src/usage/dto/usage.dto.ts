@@ -21,11 +21,13 @@ export class UsageQueryDto {
   /** Bucket size. Default: day. */
   @IsOptional()
   @IsIn(INTERVALS, { message: `interval must be one of ${INTERVALS.join(', ')}` })
+  @IsString({ message: 'interval must be given once' })
   interval?: (typeof INTERVALS)[number];
 
   /** json (default) or csv. */
   @IsOptional()
   @IsIn(['json', 'csv'], { message: 'format must be json or csv' })
+  @IsString({ message: 'format must be given once' })
   format?: 'json' | 'csv';
 }
 
