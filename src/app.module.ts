@@ -3,6 +3,7 @@ import { AuthModule } from './auth/auth.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { ShutdownState } from './common/shutdown';
 import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -19,6 +20,7 @@ import { RadarModule } from './radar/radar.module';
     KeysModule,
     RadarModule,
     HealthModule,
+    DashboardModule,
   ],
   providers: [ShutdownState],
 })

@@ -6,12 +6,15 @@ import {
 } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
 import {
   AllExceptionsFilter,
   bodyParserErrorHandler,
 } from './common/filters/all-exceptions.filter';
 import { recordBodyBytes } from './auth/request-bytes';
+import { SESSION_SCHEME } from './auth/access.decorator';
+import { SESSION_COOKIE } from './auth/session-cookie';
 import { bodyShapeGuard } from './common/body-shape';
 import { documentErrorEnvelope } from './common/openapi';
 import { ShutdownState } from './common/shutdown';
@@ -38,7 +41,11 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.disable('x-powered-by');
   app.use(app.get(ShutdownState).middleware);
-  app.use(helmet());
+  // No upgrade-insecure-requests: over plain HTTP on a LAN address it makes browsers fetch
+  // /docs and / assets over HTTPS, which keymeter does not serve (TLS ends at a proxy, if any).
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // The dashboard's session cookie (req.cookies); no cookie secret: the token is random.
+  app.use(cookieParser());
   app.set('query parser', 'simple');
   app.useBodyParser('json', { limit: config.bodyLimit, verify: recordBodyBytes });
   app.use(bodyParserErrorHandler);
@@ -80,6 +87,17 @@ export function configureApp(app: NestExpressApplication): INestApplication {
         'bearer',
       )
       .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
+      .addCookieAuth(
+        SESSION_COOKIE,
+        {
+          type: 'apiKey',
+          in: 'cookie',
+          description:
+            'The dashboard session (POST /api/v1/auth/session), in place of the master key and ' +
+            'not metered. POST, PUT, PATCH and DELETE also need its x-csrf-token header.',
+        },
+        SESSION_SCHEME,
+      )
       .build(),
   );
   SwaggerModule.setup('docs', app, documentErrorEnvelope(document), {

@@ -13,14 +13,22 @@ import { KeyCache } from '../keys/key-cache.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { ACCESS } from './access.decorator';
 import { extractKey } from './credentials';
-import type { Access, KeyPrincipal } from './principal';
+import type { Access, KeyPrincipal, Principal, SessionPrincipal } from './principal';
 import { PRINCIPAL } from './principal.decorator';
 import { requestBodyBytes } from './request-bytes';
+import { CSRF_HEADER, isSafeMethod, sessionTokenOf } from './session-cookie';
+import { isWellFormedSessionToken } from './session-token';
+import { SessionsService } from './sessions.service';
+
+const NO_KEY =
+  'an API key is required: send it as Authorization: Basic (curl -u KEY:), Bearer, or x-api-key';
 
 /**
  * The one global guard. Every route needs the master key unless it says otherwise with
- * @Public() or @AnyKey(). A key that is malformed or fails its checksum is refused before any
- * database work; a known key is served from the cache; every authenticated request is metered.
+ * @Public(), @AnyKey() or @SignedIn(). A key that is malformed or fails its checksum is refused
+ * before any database work; a known key is served from the cache; every request authenticated
+ * with a key is metered. Without a key, master routes accept the dashboard's session cookie in
+ * place of the master key (not metered; state-changing methods need the CSRF token).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -29,6 +37,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly vault: KeyVault,
     private readonly cache: KeyCache,
     private readonly meter: UsageMeter,
+    private readonly sessions: SessionsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,10 +47,28 @@ export class ApiKeyGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<Request>();
     const credential = extractKey(request.headers);
+    let principal: Principal;
+    if (access === 'session' || (access === 'master' && credential === null)) {
+      const session = await this.bySession(request);
+      if (!session) {
+        if (access === 'session') throw new UnauthorizedException('sign in first');
+        throw new UnauthorizedException(NO_KEY);
+      }
+      principal = session;
+    } else {
+      principal = await this.byKey(request, credential, access);
+    }
+    (request as unknown as Record<string, unknown>)[PRINCIPAL] = principal;
+    return true;
+  }
+
+  private async byKey(
+    request: Request,
+    credential: ReturnType<typeof extractKey>,
+    access: Access,
+  ): Promise<KeyPrincipal> {
     if (credential === null) {
-      throw new UnauthorizedException(
-        'an API key is required: send it as Authorization: Basic (curl -u KEY:), Bearer, or x-api-key',
-      );
+      throw new UnauthorizedException(NO_KEY);
     }
     if ('error' in credential) throw new UnauthorizedException(credential.error);
     if (!this.vault.isWellFormed(credential.key)) {
@@ -56,15 +83,42 @@ export class ApiKeyGuard implements CanActivate {
     }
     const write = this.meter.record(stored.id, requestBodyBytes(request));
     if (write) await write;
-
-    const principal: KeyPrincipal = {
+    return {
       kind: 'key',
       accountId: stored.accountId,
       keyId: stored.id,
       keyName: stored.name,
       isMaster: stored.isMaster,
     };
-    (request as unknown as Record<string, unknown>)[PRINCIPAL] = principal;
-    return true;
+  }
+
+  /**
+   * The session of the cookie, or null when there is none or it is unknown or expired. A live
+   * session on a state-changing request without its CSRF token is 403, not a fallback to 401:
+   * the caller is signed in, the request is what is refused.
+   */
+  private async bySession(request: Request): Promise<SessionPrincipal | null> {
+    const token = sessionTokenOf(request);
+    if (!isWellFormedSessionToken(token)) return null;
+    const session = await this.sessions.find(token);
+    if (!session) return null;
+    if (
+      !isSafeMethod(request.method) &&
+      !this.sessions.csrfMatches(token, request.headers[CSRF_HEADER])
+    ) {
+      throw new ForbiddenException(
+        `send the session's CSRF token in the ${CSRF_HEADER} header (GET /api/v1/auth/session gives it)`,
+      );
+    }
+    return {
+      kind: 'session',
+      accountId: session.accountId,
+      keyId: session.masterKeyId,
+      keyName: session.masterKeyName,
+      isMaster: true,
+      sessionId: session.id,
+      email: session.email,
+      expiresAt: session.expiresAt,
+    };
   }
 }

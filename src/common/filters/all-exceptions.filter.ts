@@ -49,6 +49,19 @@ function isKnownPrismaError(error: unknown): error is KnownPrismaError {
 /** Prisma codes that mean "the database cannot be reached or is too busy right now". */
 const UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
 
+/**
+ * The Basic challenge tells API clients how to send a key. Browsers answer it with their own
+ * password dialog, which must not pop up over the dashboard when one of its scripted requests
+ * gets a 401 (wrong password, expired session): requests that say they come from a script
+ * (`X-Requested-With: XMLHttpRequest`, as Spring Security and Rails use it) get a challenge
+ * naming the session instead.
+ */
+function challenge(request: Request): string {
+  return request.headers['x-requested-with'] === 'XMLHttpRequest'
+    ? 'Session realm="keymeter"'
+    : 'Basic realm="keymeter"';
+}
+
 /** Maps Prisma's request errors that callers can cause; anything else is a real 500. */
 function fromPrisma(error: KnownPrismaError): ErrorEnvelope | null {
   if (UNAVAILABLE.has(error.code)) {
@@ -153,7 +166,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     else if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE)
       response.setHeader('Retry-After', '1');
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
-      response.setHeader('WWW-Authenticate', 'Basic realm="keymeter"');
+      response.setHeader('WWW-Authenticate', challenge(host.switchToHttp().getRequest<Request>()));
     }
     if (response.headersSent) return;
     response.status(body.statusCode).json(body);
