@@ -1,0 +1,150 @@
+/** keymeter's own HTTP API, as the page uses it: the session cookie plus its CSRF token. */
+
+export interface Session {
+  account: { id: string; email: string };
+  expiresAt: string;
+  csrfToken: string;
+  keysRecoverable: boolean;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** The key itself, or a mask when keys are stored hashed only. */
+  key: string;
+  isMaster: boolean;
+  isActive: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+  usageCount: number;
+  volume: number;
+}
+
+export interface UsagePoint {
+  bucket: string;
+  volume: number;
+  count: number;
+}
+
+export const INTERVALS = ['minute', 'hour', 'day', 'week', 'month'] as const;
+export type Interval = (typeof INTERVALS)[number];
+
+/** An error answer from keymeter; `message` is the API's own, meant for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+
+async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    // Tells keymeter a script is asking, so a 401 does not make the browser prompt for a password.
+    'X-Requested-With': 'XMLHttpRequest',
+  };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'keymeter cannot be reached. Check your connection and try again.');
+  }
+  const data: unknown = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, messageOf(data, response.status));
+  return data as T;
+}
+
+function messageOf(data: unknown, status: number): string {
+  const message = (data as { message?: unknown } | null)?.message;
+  if (Array.isArray(message)) return message.map(String).join('; ');
+  if (typeof message === 'string' && message !== '') return message;
+  return `keymeter answered ${status}`;
+}
+
+function remember(session: Session): Session {
+  csrfToken = session.csrfToken;
+  return session;
+}
+
+/** The current session, or null when signed out (or expired). */
+export async function currentSession(): Promise<Session | null> {
+  try {
+    const res = await call<{ data: Session }>('GET', '/api/v1/auth/session');
+    return remember(res.data);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function signIn(email: string, password: string): Promise<Session> {
+  const res = await call<{ data: Session }>('POST', '/api/v1/auth/session', { email, password });
+  return remember(res.data);
+}
+
+/** Creates the account (and its master key), then signs in to it. */
+export async function signUp(email: string, password: string): Promise<Session> {
+  await call('POST', '/api/v1/auth/register', { email, password });
+  return signIn(email, password);
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await call('DELETE', '/api/v1/auth/session');
+  } finally {
+    csrfToken = null;
+  }
+}
+
+const keyPath = (id: string) => `/1.0/keys/${encodeURIComponent(id)}`;
+
+export async function listKeys(): Promise<ApiKey[]> {
+  return (await call<{ keys: ApiKey[] }>('GET', '/1.0/keys')).keys;
+}
+
+export function createKey(name: string): Promise<{ name: string; key: string }> {
+  return call('POST', '/1.0/keys', { name });
+}
+
+export async function updateKey(
+  id: string,
+  changes: { name?: string; isActive?: boolean },
+): Promise<ApiKey> {
+  return (await call<{ apiKey: ApiKey }>('PATCH', keyPath(id), changes)).apiKey;
+}
+
+export async function deleteKey(id: string): Promise<void> {
+  await call('DELETE', keyPath(id));
+}
+
+export function usageQuery(from: string, to: string, interval: Interval): string {
+  return new URLSearchParams({ from, to, interval }).toString();
+}
+
+export async function usage(
+  id: string,
+  from: string,
+  to: string,
+  interval: Interval,
+): Promise<UsagePoint[]> {
+  const url = `${keyPath(id)}?${usageQuery(from, to, interval)}`;
+  return (await call<{ results: UsagePoint[] }>('GET', url)).results;
+}
+
+/** Where the same usage can be downloaded as CSV (a plain link: the cookie goes with it). */
+export function usageCsvUrl(id: string, from: string, to: string, interval: Interval): string {
+  return `${keyPath(id)}?${usageQuery(from, to, interval)}&format=csv`;
+}

@@ -1,0 +1,402 @@
+import { ApiError, ApiKey, createKey, deleteKey, listKeys, Session, updateKey } from './api';
+import { copyText } from './clipboard';
+import { confirmDialog, errorSlot, openDialog, showError } from './dialog';
+import { h, replace, uid } from './dom';
+import { formatBytes, formatInstant, formatInt, isFullKey, maskKey } from './format';
+import { menuButton, MenuItem } from './menu';
+import { announce } from './status';
+
+export interface ViewContext {
+  session: Session;
+  /** Called when an answer says the session is gone (401): back to the sign-in page. */
+  sessionEnded: () => void;
+}
+
+/** Keys whose full value the user asked to see; forgotten on reload. */
+const revealed = new Set<string>();
+
+/** The "API Keys" view: the account's keys, a create button, and a Manage menu per key. */
+export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId?: string) {
+  const tbody = h('tbody', {});
+  const createButton = h(
+    'button',
+    { type: 'button', class: 'primary', onclick: () => createKeyDialog(main, ctx) },
+    'Create key',
+  );
+  const refresh = h(
+    'button',
+    { type: 'button', onclick: () => void renderKeys(main, ctx) },
+    'Refresh',
+  );
+  const error = errorSlot();
+  replace(
+    main,
+    h(
+      'section',
+      { 'aria-labelledby': 'keys-title' },
+      h(
+        'div',
+        { class: 'section-head' },
+        h('h1', { id: 'keys-title', tabindex: -1 }, 'API keys'),
+        h('div', { class: 'actions' }, refresh, createButton),
+      ),
+      h(
+        'p',
+        { class: 'muted' },
+        'Clients send a key as ',
+        h('code', {}, 'x-api-key'),
+        ', ',
+        h('code', {}, 'Authorization: Bearer'),
+        ' or Basic. Every request made with a key is counted with the size of its body.',
+      ),
+      error,
+      h(
+        'table',
+        { class: 'keys' },
+        h('caption', { class: 'visually-hidden' }, 'Your API keys'),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Name'),
+            h('th', { scope: 'col' }, 'Key'),
+            h('th', { scope: 'col' }, 'Created'),
+            h('th', { scope: 'col' }, 'Last used'),
+            h('th', { scope: 'col', class: 'num' }, 'Requests'),
+            h('th', { scope: 'col', class: 'num' }, 'Volume'),
+            h('th', { scope: 'col' }, 'Status'),
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+          ),
+        ),
+        tbody,
+      ),
+    ),
+  );
+  replace(tbody, h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'Loading keys…')));
+
+  let keys: ApiKey[];
+  try {
+    keys = await listKeys();
+  } catch (err) {
+    if (isSessionEnd(err)) return ctx.sessionEnded();
+    replace(tbody);
+    showError(error, messageOf(err));
+    return;
+  }
+  replace(
+    tbody,
+    keys.map((key) => keyRow(key, main, ctx)),
+  );
+  const focusTarget = focusKeyId
+    ? main.querySelector<HTMLElement>(`[data-manage="${CSS.escape(focusKeyId)}"] .menu-button`)
+    : null;
+  focusTarget?.focus();
+}
+
+function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowElement {
+  const canReveal = ctx.session.keysRecoverable && isFullKey(key.key);
+  const shown = canReveal && revealed.has(key.id) ? key.key : maskKey(key.key);
+  const reload = (focus?: string) => renderKeys(main, ctx, focus);
+
+  const items: MenuItem[] = [
+    { label: 'Show usage', onSelect: () => (location.hash = `#/keys/${key.id}/usage`) },
+    { label: 'Rename', onSelect: () => renameDialog(key, ctx, reload) },
+  ];
+  if (canReveal) {
+    items.push(
+      {
+        label: revealed.has(key.id) ? 'Hide key' : 'Reveal key',
+        onSelect: () => {
+          if (revealed.has(key.id)) revealed.delete(key.id);
+          else revealed.add(key.id);
+          void reload(key.id);
+        },
+      },
+      {
+        label: 'Copy key',
+        onSelect: async () => {
+          const ok = await copyText(key.key);
+          announce(ok ? `Key “${key.name}” copied.` : 'Copying failed; reveal the key instead.');
+        },
+      },
+    );
+  }
+  if (!key.isMaster) {
+    items.push(
+      {
+        label: key.isActive ? 'Deactivate' : 'Activate',
+        onSelect: () =>
+          void run(ctx, async () => {
+            await updateKey(key.id, { isActive: !key.isActive });
+            announce(`Key “${key.name}” ${key.isActive ? 'deactivated' : 'activated'}.`);
+            await reload(key.id);
+          }),
+      },
+      { label: 'Delete', danger: true, onSelect: () => deleteDialog(key, ctx, reload) },
+    );
+  }
+
+  return h(
+    'tr',
+    { 'data-key-id': key.id, class: key.isActive ? null : 'inactive' },
+    h(
+      'th',
+      { scope: 'row', 'data-label': 'Name', class: 'name' },
+      key.name,
+      key.isMaster
+        ? h(
+            'span',
+            {
+              class: 'badge master',
+              title:
+                'The account master key: it manages the other keys and cannot be deactivated or deleted.',
+            },
+            'master',
+          )
+        : null,
+    ),
+    h(
+      'td',
+      { 'data-label': 'Key' },
+      h('code', { class: shown === key.key ? 'key revealed' : 'key' }, shown),
+    ),
+    h('td', { 'data-label': 'Created' }, time(key.createdAt)),
+    h('td', { 'data-label': 'Last used' }, time(key.lastUsedAt)),
+    h('td', { 'data-label': 'Requests', class: 'num' }, formatInt(key.usageCount)),
+    h(
+      'td',
+      { 'data-label': 'Volume', class: 'num', title: `${formatInt(key.volume)} bytes` },
+      formatBytes(key.volume),
+    ),
+    h(
+      'td',
+      { 'data-label': 'Status' },
+      h(
+        'span',
+        { class: `badge ${key.isActive ? 'active' : 'off'}` },
+        key.isActive ? 'Active' : 'Inactive',
+      ),
+    ),
+    h(
+      'td',
+      { class: 'row-actions', 'data-manage': key.id },
+      menuButton('Manage', `Manage key ${key.name}`, items),
+    ),
+  );
+}
+
+function time(iso: string | null): HTMLElement {
+  if (iso === null) return h('span', { class: 'muted' }, 'Never');
+  const { date, time: ofDay } = formatInstant(iso);
+  return h('time', { datetime: iso, title: iso }, date, h('span', { class: 'time-of-day' }, ofDay));
+}
+
+function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
+  openDialog('Create an API key', (close, dialog) => {
+    const nameId = uid('key-name');
+    const error = errorSlot();
+    const name = h('input', {
+      id: nameId,
+      name: 'name',
+      required: true,
+      maxlength: 100,
+      autocomplete: 'off',
+      placeholder: 'e.g. mobile app',
+    });
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Create key');
+    const form = h(
+      'form',
+      {
+        class: 'stack',
+        onsubmit: async (event: Event) => {
+          event.preventDefault();
+          showError(error, null);
+          submit.disabled = true;
+          try {
+            const created = await createKey(name.value);
+            showCreatedKey(dialog, created, ctx, close);
+            void renderKeys(main, ctx);
+          } catch (err) {
+            if (isSessionEnd(err)) return ctx.sessionEnded();
+            showError(error, messageOf(err));
+            submit.disabled = false;
+            name.focus();
+          }
+        },
+      },
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: nameId }, 'Name'),
+        name,
+        h('p', { class: 'hint' }, 'Unique in your account, up to 100 characters.'),
+      ),
+      error,
+      h(
+        'div',
+        { class: 'dialog-actions' },
+        h('button', { type: 'button', onclick: close }, 'Cancel'),
+        submit,
+      ),
+    );
+    return [form];
+  });
+}
+
+/** The new key, in full, this once; with a copy button. */
+function showCreatedKey(
+  dialog: HTMLDialogElement,
+  created: { name: string; key: string },
+  ctx: ViewContext,
+  close: () => void,
+): void {
+  const fieldId = uid('new-key');
+  const field = h('input', {
+    id: fieldId,
+    class: 'key-field',
+    readonly: true,
+    value: created.key,
+    spellcheck: 'false',
+    onfocus: (event: Event) => (event.target as HTMLInputElement).select(),
+  });
+  const copied = h('p', { class: 'hint', role: 'status' });
+  const copy = h(
+    'button',
+    {
+      type: 'button',
+      class: 'primary',
+      onclick: async () => {
+        const ok = await copyText(created.key);
+        copied.textContent = ok
+          ? 'Copied to the clipboard.'
+          : 'Copying failed: select the key and copy it.';
+      },
+    },
+    'Copy key',
+  );
+  const title = dialog.querySelector('h2');
+  if (title) title.textContent = `Key “${created.name}” created`;
+  dialog
+    .querySelector('form')
+    ?.replaceWith(
+      h(
+        'div',
+        { class: 'stack' },
+        h(
+          'p',
+          {},
+          ctx.session.keysRecoverable
+            ? 'Here is the new key. Copy it now; you can also reveal it later from its Manage menu.'
+            : 'Here is the new key. Copy it now: it will not be shown again.',
+        ),
+        h('label', { for: fieldId }, 'API key'),
+        h('div', { class: 'copy-row' }, field, copy),
+        copied,
+        h(
+          'div',
+          { class: 'dialog-actions' },
+          h('button', { type: 'button', onclick: close }, 'Done'),
+        ),
+      ),
+    );
+  copy.focus();
+}
+
+function renameDialog(
+  key: ApiKey,
+  ctx: ViewContext,
+  reload: (focus?: string) => Promise<void>,
+): void {
+  openDialog(`Rename “${key.name}”`, (close) => {
+    const nameId = uid('rename');
+    const error = errorSlot();
+    const name = h('input', {
+      id: nameId,
+      name: 'name',
+      required: true,
+      maxlength: 100,
+      autocomplete: 'off',
+      value: key.name,
+    });
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Save');
+    queueMicrotask(() => name.select());
+    return [
+      h(
+        'form',
+        {
+          class: 'stack',
+          onsubmit: async (event: Event) => {
+            event.preventDefault();
+            showError(error, null);
+            submit.disabled = true;
+            try {
+              const updated = await updateKey(key.id, { name: name.value });
+              close();
+              announce(`Key “${key.name}” renamed to “${updated.name}”.`);
+              await reload(key.id);
+            } catch (err) {
+              if (isSessionEnd(err)) return ctx.sessionEnded();
+              showError(error, messageOf(err));
+              submit.disabled = false;
+              name.focus();
+            }
+          },
+        },
+        h('div', { class: 'field' }, h('label', { for: nameId }, 'New name'), name),
+        error,
+        h(
+          'div',
+          { class: 'dialog-actions' },
+          h('button', { type: 'button', onclick: close }, 'Cancel'),
+          submit,
+        ),
+      ),
+    ];
+  });
+}
+
+function deleteDialog(
+  key: ApiKey,
+  ctx: ViewContext,
+  reload: (focus?: string) => Promise<void>,
+): void {
+  confirmDialog({
+    title: `Delete “${key.name}”?`,
+    message:
+      'Requests made with this key will be refused from now on, and its usage history is ' +
+      'deleted with it. This cannot be undone. (To stop the key for a while, deactivate it instead.)',
+    confirm: 'Delete key',
+    danger: true,
+    onConfirm: async () => {
+      try {
+        await deleteKey(key.id);
+      } catch (err) {
+        if (isSessionEnd(err)) ctx.sessionEnded();
+        throw err;
+      }
+      announce(`Key “${key.name}” deleted.`);
+      await reload();
+      document.getElementById('keys-title')?.focus();
+    },
+  });
+}
+
+/** Runs an action from a menu; its error is announced and shown. */
+async function run(ctx: ViewContext, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (isSessionEnd(err)) return ctx.sessionEnded();
+    announce(messageOf(err));
+  }
+}
+
+export function isSessionEnd(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 401;
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
