@@ -828,7 +828,7 @@ describeEachDatabase('the Optidash-compatible API', (ctx) => {
       ['interval=fortnight', /interval must be one of minute, hour, day, week, month/],
       ['interval=', /interval must be one of minute, hour, day, week, month/],
       ['interval=HOUR', /interval must be one of minute, hour, day, week, month/],
-      ['interval=day&interval=hour', /interval must be one of/],
+      ['interval=day&interval=hour', /interval must be given once/],
       ['from=a&from=b', /from must be given once/],
       ['to=2021-01-01&to=2021-01-02', /to must be given once/],
       ['color=blue', /property color should not exist/],
