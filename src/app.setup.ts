@@ -44,6 +44,9 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   // No upgrade-insecure-requests: over plain HTTP on a LAN address it makes browsers fetch
   // /docs and / assets over HTTPS, which keymeter does not serve (TLS ends at a proxy, if any).
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // Closed unless CORS_ORIGINS names origins; never with credentials (keys travel in headers).
+  if (config.corsOrigins.length > 0)
+    app.enableCors({ origin: config.corsOrigins, credentials: false });
   // The dashboard's session cookie (req.cookies); no cookie secret: the token is random.
   app.use(cookieParser());
   app.set('query parser', 'simple');

@@ -104,6 +104,14 @@ export class EnvironmentVariables {
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
+  /** Origins allowed to call the API from browsers (comma-separated); unset: CORS closed. */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^,\s]+(,\s*https?:\/\/[^,\s]+)*$/, {
+    message:
+      'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com',
+  })
+  CORS_ORIGINS?: string;
+
   /** Run pending migrations at start-up (default). `false` leaves it to `npm run db:migrate`. */
   @IsOptional()
   @IsIn(['true', 'false'])
@@ -137,6 +145,8 @@ export interface AppConfig {
   logLevel: EnvironmentVariables['LOG_LEVEL'];
   migrateOnStart: boolean;
   sessionTtlHours: number;
+  /** Browser origins allowed by CORS; empty: closed. */
+  corsOrigins: string[];
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -145,7 +155,7 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const raw: Record<string, string> = {};
-  for (const name of [...known, 'DATABASE_URL', 'KEYMETER_SECRET']) {
+  for (const name of [...known, 'DATABASE_URL', 'KEYMETER_SECRET', 'CORS_ORIGINS']) {
     const value = env[name];
     if (value !== undefined && value !== '') raw[name] = value;
   }
@@ -173,6 +183,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     bodyLimit: vars.BODY_LIMIT,
     logLevel: vars.LOG_LEVEL,
     migrateOnStart: vars.MIGRATE_ON_START === 'true',
+    corsOrigins: (vars.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim().replace(/\/$/, ''))
+      .filter(Boolean),
     sessionTtlHours: vars.SESSION_TTL_HOURS,
   };
 }
