@@ -1,3 +1,6 @@
+import { KeyVault } from '../src/common/crypto/key-vault.service';
+import { KeysRepository } from '../src/keys/keys.repository';
+import { KeysService } from '../src/keys/keys.service';
 import { startApp, TestApp } from './helpers/app';
 
 describe('security headers and CORS', () => {
@@ -42,5 +45,30 @@ describe('security headers and CORS', () => {
     expect(allowed.headers['access-control-allow-credentials']).toBeUndefined();
     const other = await open.http.get('/health').set('Origin', 'https://evil.example');
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('refuses a flood of malformed and unknown keys with at most one lookup per unknown key', async () => {
+    const repository = closed.app.get(KeysRepository);
+    const lookups = jest.spyOn(repository, 'findByHash');
+    try {
+      const { key } = closed.app.get(KeysService).newKey('never stored');
+      const badChecksum = key.slice(0, -1) + (key.endsWith('0') ? '1' : '0');
+      const started = Date.now();
+      for (let i = 0; i < 100; i++) {
+        for (const candidate of ['km_short', badChecksum, `km_${'x'.repeat(46)}`]) {
+          await closed.http.get('/1.0/me').set('x-api-key', candidate).expect(401);
+        }
+        await closed.http.get('/1.0/me').set('x-api-key', key).expect(401);
+      }
+      // Malformed keys and bad checksums never reach the database; the well-formed unknown
+      // key is looked up once per second at most: the negative cache answers the rest.
+      const seconds = Math.ceil((Date.now() - started) / 1000);
+      expect(lookups.mock.calls.length).toBeLessThanOrEqual(seconds + 1);
+      const unknownHash = closed.app.get(KeyVault).hash(key);
+      expect(lookups.mock.calls.length).toBeGreaterThanOrEqual(1);
+      for (const [hash] of lookups.mock.calls) expect(hash).toBe(unknownHash);
+    } finally {
+      lookups.mockRestore();
+    }
   });
 });
