@@ -4,19 +4,12 @@ import { KeysRepository } from '../src/keys/keys.repository';
 import { KeysService } from '../src/keys/keys.service';
 import { PrismaService } from '../src/prisma/prisma.service';
 import { describeEachDatabase } from './helpers/app';
+import { expectEnvelope } from './helpers/envelope';
 import { account, basic } from './helpers/factory';
 
 const KEY_SHAPE = /^km_[0-9A-Za-z]{46}$/;
 
 describeEachDatabase('accounts, the guard and the error envelope', (ctx) => {
-  const expectEnvelope = (body: unknown, statusCode: number) =>
-    expect(body).toEqual({
-      success: false,
-      statusCode,
-      error: expect.any(String),
-      message: expect.anything(),
-    });
-
   it('registers an account and returns its master key, which lists the account keys', async () => {
     const { http } = ctx();
     const owner = await account(http);

@@ -3,6 +3,7 @@ import { generateKey } from '../src/common/crypto/key-format';
 import { UsageMeter } from '../src/usage/usage-meter.service';
 import { describeEachDatabase } from './helpers/app';
 import { account, basic, TestAccount } from './helpers/factory';
+import { expectEnvelope } from './helpers/envelope';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MINUTE_MS = 60_000;
@@ -37,14 +38,6 @@ interface UsagePoint {
   volume: number;
   count: number;
 }
-
-const expectEnvelope = (body: unknown, statusCode: number) =>
-  expect(body).toEqual({
-    success: false,
-    statusCode,
-    error: expect.any(String),
-    message: expect.anything(),
-  });
 
 const NOT_FOUND = { success: true, valid: false, code: 'NOT_FOUND', keyId: null, name: null };
 

@@ -4,6 +4,7 @@ import { PrismaService } from '../src/prisma/prisma.service';
 import { UsageMeter } from '../src/usage/usage-meter.service';
 import { describeEachDatabase, providers, startApp, TestApp } from './helpers/app';
 import { account, basic, TestAccount } from './helpers/factory';
+import { expectEnvelope } from './helpers/envelope';
 
 const KEY_SHAPE = /^km_[0-9A-Za-z]{46}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -34,14 +35,6 @@ interface ListedKey {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const expectEnvelope = (body: unknown, statusCode: number) =>
-  expect(body).toEqual({
-    success: false,
-    statusCode,
-    error: expect.any(String),
-    message: expect.anything(),
-  });
 
 const credentials = (owner: TestAccount) => ({ email: owner.email, password: owner.password });
 

@@ -7,14 +7,7 @@ import { basic } from './factory';
 export const KEY_SHAPE = /^km_[0-9A-Za-z]{46}$/;
 
 /** The error envelope every error response carries. */
-export function expectEnvelope(body: unknown, statusCode: number): void {
-  expect(body).toEqual({
-    success: false,
-    statusCode,
-    error: expect.any(String),
-    message: expect.anything(),
-  });
-}
+export { expectEnvelope } from './envelope';
 
 /** The envelope's message as one string (validation errors come as a list). */
 export function messageOf(body: { message?: unknown }): string {
