@@ -528,14 +528,12 @@ describeEachDatabase('the Optidash-compatible API', (ctx) => {
         ['2020-12-31T23:59:59Z', 1000],
         ['2021-04-01T00:01:00Z', 2000],
       ]);
-      const started = Date.now();
       const res = await http
         .get(
           `/1.0/keys/${key.key}?interval=minute&from=2021-01-01T00:00:00Z&to=2021-04-01T00:00:00Z`,
         )
         .set(auth(owner.masterKey))
         .expect(200);
-      const elapsed = Date.now() - started;
       const results = res.body.results as Point[];
       expect(results).toHaveLength(90 * 24 * 60 + 1);
       expect(results[0]).toEqual({ bucket: '2021-01-01T00:00:00.000Z', volume: 5, count: 1 });
@@ -553,7 +551,6 @@ describeEachDatabase('the Optidash-compatible API', (ctx) => {
       expect(sum(results, 'count')).toBe(inside.length);
       expect(sum(results, 'volume')).toBe(inside.reduce((total, [, v]) => total + v, 0));
       expectConsecutive(results, MINUTE);
-      expect(elapsed).toBeLessThan(2000);
     });
 
     it('accepts a range of exactly 92 days', async () => {
