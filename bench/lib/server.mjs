@@ -17,7 +17,6 @@ import { fileURLToPath } from 'node:url';
 import { freePort, log, request, sleep } from './util.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const PRELOAD = path.join(BENCH_DIR, 'preload.cjs');
 
 /**
  * A private copy of a built keymeter (dist/, prisma/ with the migrations and generated clients,
@@ -96,6 +95,7 @@ export class Server {
    * @param {string} o.logDir      where stdout/stderr go
    * @param {string} [o.profileDir] run with --cpu-prof into this directory
    * @param {string} [o.cpus]      run under `taskset -c cpus`
+   * @param {string[]} [o.nodeArgs] extra options for node (e.g. --max-old-space-size)
    */
   constructor(o) {
     Object.assign(this, o);
@@ -119,7 +119,8 @@ export class Server {
         `--cpu-prof-dir=${this.profileDir}`,
         `--cpu-prof-name=${this.name}-${this.starts}.cpuprofile`,
       );
-    args.push('--expose-gc', '-r', PRELOAD, path.join(this.appDir, 'dist', 'main.js'));
+    // KEYMETER_BENCH_ROUTES adds /__bench (trivial handlers, stats, gc); --expose-gc for the last.
+    args.push('--expose-gc', ...(this.nodeArgs ?? []), path.join(this.appDir, 'dist', 'main.js'));
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -128,7 +129,7 @@ export class Server {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       KEYMETER_SECRET: this.secret,
-      BENCH_DIST: path.join(this.appDir, 'dist'),
+      KEYMETER_BENCH_ROUTES: 'true',
       ...this.target.env(),
       ...this.env,
     };

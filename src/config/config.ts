@@ -87,6 +87,10 @@ export class EnvironmentVariables {
   @IsInt()
   KEY_CACHE_TTL_MS: number = 5000;
 
+  /**
+   * The key cache's memory bound: at most this many keys (~300 bytes each on the heap) and, apart,
+   * at most this many hashes remembered as unknown.
+   */
   @IsOptional()
   @Transform(toInt)
   @Min(1)
@@ -124,6 +128,11 @@ export class EnvironmentVariables {
   @Max(720)
   @IsInt()
   SESSION_TTL_HOURS: number = 12;
+
+  /** Adds the benchmark's trivial routes under /__bench (see docs/benchmarks.md); never in production. */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  KEYMETER_BENCH_ROUTES: 'true' | 'false' = 'false';
 }
 
 export type DatabaseConfig =
@@ -147,6 +156,7 @@ export interface AppConfig {
   sessionTtlHours: number;
   /** Browser origins allowed by CORS; empty: closed. */
   corsOrigins: string[];
+  benchRoutes: boolean;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -188,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .map((origin) => origin.trim().replace(/\/$/, ''))
       .filter(Boolean),
     sessionTtlHours: vars.SESSION_TTL_HOURS,
+    benchRoutes: vars.KEYMETER_BENCH_ROUTES === 'true',
   };
 }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
@@ -27,6 +28,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Reuse this database (to restart an app on the same data). */
   databaseUrl?: string;
+  /** The root module (default AppModule; BenchAppModule adds the benchmark's routes). */
+  root?: Type;
 }
 
 /** Boots the real AppModule through configureApp on a fresh database of `provider`. */
@@ -48,7 +51,7 @@ export async function startApp(provider: Provider, options: StartOptions = {}): 
   });
   let app: NestExpressApplication;
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    const moduleRef = await Test.createTestingModule({ imports: [options.root ?? AppModule] })
       .overrideProvider(APP_CONFIG)
       .useValue(config)
       .compile();

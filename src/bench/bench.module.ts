@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { AppModule } from '../app.module';
+import { UsageModule } from '../usage/usage.module';
+import { BenchController } from './bench.controller';
+
+/** keymeter plus the benchmark's routes: what main.ts boots when KEYMETER_BENCH_ROUTES=true. */
+@Module({ imports: [AppModule, UsageModule], controllers: [BenchController] })
+export class BenchAppModule {}
