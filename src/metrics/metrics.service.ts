@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PrismaService } from '../prisma/prisma.service';
+import { UsageMeter } from '../usage/usage-meter.service';
 
 /**
  * Prometheus metrics of this process. HTTP metrics are labelled by route pattern
@@ -22,8 +24,26 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(prisma: PrismaService, meter: UsageMeter) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keymeter_' });
+    // Read when scraped: nothing to do on the request path.
+    new Counter({
+      name: 'keymeter_db_statements_total',
+      help: 'SQL statements sent to the database (an unknown key costs one; a cached key none)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(prisma.statements);
+      },
+    });
+    new Gauge({
+      name: 'keymeter_usage_pending_buckets',
+      help: '(key, minute) usage buckets counted in memory and not yet written',
+      registers: [this.registry],
+      collect() {
+        this.set(meter.pendingBuckets);
+      },
+    });
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {

@@ -3,9 +3,16 @@ import './sqlite-driver';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type {
+  SqlDriverAdapter,
+  SqlDriverAdapterFactory,
+  SqlQueryable,
+} from '@prisma/driver-adapter-utils';
+import type { Pool } from 'pg';
 import { PrismaClient as SqliteClient } from '../../prisma/generated/sqlite';
 import { PrismaClient as PostgresClient } from '../../prisma/generated/postgresql';
 import { APP_CONFIG, AppConfig, DatabaseConfig } from '../config/config';
+import { DriverReads, PostgresReads, postgresPool, SqliteReads } from './driver';
 import { migrate } from './migrator';
 
 /**
@@ -15,15 +22,40 @@ import { migrate } from './migrator';
 export type Db = SqliteClient;
 export type Dialect = DatabaseConfig['provider'];
 
-export function createClient(database: DatabaseConfig): Db {
+export function createClient(
+  database: DatabaseConfig,
+  onStatement: () => void = () => {},
+  pool?: Pool,
+): Db {
   if (database.provider === 'sqlite') {
     return new SqliteClient({
-      adapter: new PrismaBetterSQLite3({ url: database.file, timeout: 5000 }),
+      adapter: counting(
+        new PrismaBetterSQLite3({ url: database.file, timeout: 5000 }),
+        onStatement,
+      ),
     });
   }
   return new PostgresClient({
-    adapter: new PrismaPg({ connectionString: database.url }),
+    adapter: counting(new PrismaPg(pool ?? { connectionString: database.url }), onStatement),
   }) as unknown as Db;
+}
+
+/** Calls `onStatement` for every statement Prisma sends, in and out of transactions. */
+function counting<F extends SqlDriverAdapterFactory>(factory: F, onStatement: () => void): F {
+  const count = <Q extends SqlQueryable>(queryable: Q): Q => {
+    const { queryRaw, executeRaw } = queryable;
+    queryable.queryRaw = (query) => (onStatement(), queryRaw.call(queryable, query));
+    queryable.executeRaw = (query) => (onStatement(), executeRaw.call(queryable, query));
+    return queryable;
+  };
+  const connect = factory.connect.bind(factory);
+  factory.connect = async (): Promise<SqlDriverAdapter> => {
+    const adapter = count(await connect());
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolation) => count(await startTransaction(isolation));
+    return adapter;
+  };
+  return factory;
 }
 
 /** The one database connection of the process, chosen from DATABASE_URL at start-up. */
@@ -33,10 +65,29 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   readonly db: Db;
   readonly dialect: Dialect;
   private readonly drains: (() => Promise<void>)[] = [];
+  private readonly pool: Pool | undefined;
+  private driverReads: DriverReads | undefined;
+  private statementCount = 0;
+  private readonly countStatement = (): void => void this.statementCount++;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.dialect = config.database.provider;
-    this.db = createClient(config.database);
+    if (config.database.provider === 'postgresql') {
+      this.pool = postgresPool(config.database);
+      this.driverReads = new PostgresReads(this.pool, this.countStatement);
+    }
+    this.db = createClient(config.database, this.countStatement, this.pool);
+  }
+
+  /** Statements sent to the database since start: Prisma's and the driver reads' (/metrics). */
+  get statements(): number {
+    return this.statementCount;
+  }
+
+  /** Prepared reads on the driver, for hot paths only (see DriverReads). */
+  get reads(): DriverReads {
+    if (!this.driverReads) throw new Error('the database is not connected yet');
+    return this.driverReads;
   }
 
   async onModuleInit(): Promise<void> {
@@ -50,9 +101,16 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
       const why = error instanceof Error ? error.message : String(error);
       throw new Error(`cannot use the database (${this.describe()}): ${why}`);
     }
-    if (this.dialect === 'sqlite') {
+    const { database } = this.config;
+    if (database.provider === 'sqlite') {
       // Per connection: cascades (deleting a key deletes its usage) need foreign keys on.
       await this.db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+      // A commit survives power loss, not only a crash of the process (better-sqlite3 builds
+      // WAL databases with NORMAL): one fsync per flush, or per request in strict mode, which
+      // is what strict mode is for.
+      await this.db.$executeRawUnsafe('PRAGMA synchronous = FULL');
+      // Opened after the migrations, so that a missing file is created by them, not by this.
+      this.driverReads = new SqliteReads(database.file, this.countStatement);
     }
     this.logger.log(`Connected to ${this.describe()}`);
   }
@@ -66,6 +124,7 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     for (const drain of this.drains) await drain();
     await this.db.$disconnect();
+    await this.driverReads?.close();
   }
 
   /** Where the data lives, without credentials (for logs and /health). */
