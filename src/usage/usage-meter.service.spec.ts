@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { APP_CONFIG, loadConfig } from '../config/config';
 import { PrismaService } from '../prisma/prisma.service';
 import { KeyUsage, MINUTE_MS } from './pending-usage';
-import { UsageMeter } from './usage-meter.service';
+import { nextFlushDelay, UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
 
 const T0 = Date.UTC(2024, 0, 15, 10, 0, 0);
@@ -52,6 +52,21 @@ interface Harness {
   beforeDisconnect: () => Promise<void>;
   close(): Promise<void>;
 }
+
+describe('nextFlushDelay', () => {
+  it('waits a whole interval after an instant flush', () => {
+    expect(nextFlushDelay(1000, 0)).toBe(1000);
+  });
+
+  it('takes twice the last flush off the interval', () => {
+    expect(nextFlushDelay(1000, 120)).toBe(760);
+  });
+
+  it('never flushes back to back, even when flushes take longer than the interval', () => {
+    expect(nextFlushDelay(1000, 700)).toBe(10);
+    expect(nextFlushDelay(5, 700)).toBe(5);
+  });
+});
 
 async function meterWith(env: Record<string, string>): Promise<Harness> {
   const batches: BatchSnapshot[] = [];
@@ -197,6 +212,31 @@ describe(UsageMeter.name, () => {
       expect(addUsage).toHaveBeenCalledTimes(2);
       await jest.advanceTimersByTimeAsync(5000);
       expect(addUsage).toHaveBeenCalledTimes(2);
+    });
+
+    it("starts the next flush earlier by twice the last one's duration, so commits stay an interval apart", async () => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+      harness = await meterWith({ USAGE_FLUSH_INTERVAL_MS: '1000' });
+      const { meter, addUsage } = harness;
+      const write = deferred();
+      addUsage.mockImplementationOnce(() => write.promise);
+      meter.record('a', 5, T0);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(addUsage).toHaveBeenCalledTimes(1);
+      // The write takes 300 ms: its batch is still unwritten, so it still counts as pending.
+      expect(meter.pendingBuckets).toBe(1);
+      meter.record('b', 5, T0);
+      expect(meter.pendingBuckets).toBe(2);
+      await jest.advanceTimersByTimeAsync(300);
+      write.resolve();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(meter.pendingBuckets).toBe(1);
+      // Next flush 1000 - 2 × 300 = 400 ms after that one ended, not 1000.
+      await jest.advanceTimersByTimeAsync(399);
+      expect(addUsage).toHaveBeenCalledTimes(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(addUsage).toHaveBeenCalledTimes(2);
+      expect(meter.pendingBuckets).toBe(0);
     });
 
     it('keeps the counts of a failed write and writes them all exactly once in the next flush', async () => {

@@ -14,22 +14,33 @@ export interface UnflushedUsage {
   minutes: [number, number, number][];
 }
 
+/** Consecutive failed flushes after which keys are written one by one. */
+const ISOLATE_AFTER_FAILURES = 3;
+
+/** Never flush back to back: a slow database gets at least this much rest between flushes. */
+const MIN_FLUSH_GAP_MS = 10;
+
+/** Delay from the end of a flush that took `tookMs` to the start of the next one. */
+export function nextFlushDelay(intervalMs: number, tookMs: number): number {
+  return Math.max(Math.min(MIN_FLUSH_GAP_MS, intervalMs), intervalMs - 2 * tookMs);
+}
+
 /**
  * The metering hot path. Each use is added to an in-memory buffer; a timer writes the buffer
  * every USAGE_FLUSH_INTERVAL_MS in one transaction. A failed write puts its counts back for the
  * next one. A buffer holding too many minute buckets flushes early. With an interval of 0,
  * every use is written before the request goes on (strict mode).
  */
-/** Consecutive failed flushes after which keys are written one by one. */
-const ISOLATE_AFTER_FAILURES = 3;
-
 @Injectable()
 export class UsageMeter implements OnModuleInit {
   private readonly logger = new Logger(UsageMeter.name);
   private readonly pending = new PendingUsage();
   private readonly gate = new ReadWriteGate();
   private flushing: Promise<void> | null = null;
+  /** Buckets of the batch being written: taken from `pending`, not yet committed. */
+  private writingBuckets = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private failures = 0;
   readonly strict: boolean;
 
@@ -46,13 +57,30 @@ export class UsageMeter implements OnModuleInit {
 
   onModuleInit(): void {
     if (this.strict) return;
-    this.timer = setInterval(() => void this.flush(), this.config.usageFlushIntervalMs);
+    this.scheduleFlush(this.config.usageFlushIntervalMs);
+  }
+
+  /**
+   * Flushes on a timer that aims each commit at one interval after the previous batch was
+   * taken: the next flush starts `interval - 2 × (last flush's duration)` after the last one
+   * ended. So the oldest use still unwritten is at most about one interval old, which is what
+   * a crash can lose, instead of an interval plus a flush.
+   */
+  private scheduleFlush(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = performance.now();
+      void this.flush().then(() => {
+        const took = performance.now() - started;
+        this.scheduleFlush(nextFlushDelay(this.config.usageFlushIntervalMs, took));
+      });
+    }, delayMs);
     this.timer.unref();
   }
 
-  /** (key, minute) buckets counted and not yet written. */
+  /** (key, minute) buckets counted and not yet committed, including a batch being written. */
   get pendingBuckets(): number {
-    return this.pending.bucketCount;
+    return this.pending.bucketCount + this.writingBuckets;
   }
 
   /** Counts one use of a key. Returns a promise only in strict mode (the write itself). */
@@ -93,6 +121,7 @@ export class UsageMeter implements OnModuleInit {
       // Taking, writing and putting back all happen inside the gate, so a consistent read
       // sees each use exactly once: in memory or in the database.
       await this.gate.write(async () => {
+        this.writingBuckets = this.pending.bucketCount;
         const batch = this.pending.take();
         // After repeated failures, write key by key, so that one key whose write keeps failing
         // cannot hold back every other key's usage.
@@ -116,6 +145,7 @@ export class UsageMeter implements OnModuleInit {
             failed ??= error;
           }
         }
+        this.writingBuckets = 0;
         if (failed !== null) throw failed;
       });
       if (this.failures > 0) {
@@ -136,7 +166,8 @@ export class UsageMeter implements OnModuleInit {
 
   /** Stops the timer and writes everything, retrying a few times (graceful shutdown). */
   async drain(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     for (let attempt = 0; attempt < 5; attempt++) {
       await this.flush();
       if (this.pending.isEmpty) return;
