@@ -1,21 +1,37 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, AppConfig } from '../config/config';
-import { KeysRepository, StoredKey } from './keys.repository';
+import { KeyAccess, KeysRepository } from './keys.repository';
 
 /** How long an unknown hash is remembered as unknown: short, so a key made elsewhere works soon. */
 const NEGATIVE_TTL_MS = 1000;
-const UNKNOWN = 'unknown' as const;
+
+function sameAccess(a: KeyAccess, b: KeyAccess): boolean {
+  return (
+    a.id === b.id &&
+    a.accountId === b.accountId &&
+    a.name === b.name &&
+    a.isMaster === b.isMaster &&
+    a.isActive === b.isActive
+  );
+}
 
 /**
  * Keys by lookup hash, so that the guard does no database work for a key it has seen recently,
  * and a flood of unknown keys costs one query per distinct key per second. Changes made through
  * this instance evict the key at once; other instances see them within KEY_CACHE_TTL_MS.
+ *
+ * Memory is bounded by KEY_CACHE_MAX twice over: at most that many known keys (a few hundred
+ * bytes each: only what KeyAccess holds) and, apart, at most that many unknown hashes, so that
+ * a flood of forged keys cannot push the keys in use out of the cache.
  */
 @Injectable()
 export class KeyCache {
-  private readonly byHash: LRUCache<string, StoredKey | typeof UNKNOWN>;
+  private readonly known: LRUCache<string, KeyAccess>;
+  private readonly unknown: LRUCache<string, true>;
   private readonly hashById = new Map<string, string>();
+  /** Lookups in flight by hash: concurrent misses of one key share one query. */
+  private readonly loading = new Map<string, Promise<KeyAccess | null>>();
   /** Bumped by every eviction: a lookup that started before one must not cache its answer. */
   private generation = 0;
 
@@ -23,54 +39,105 @@ export class KeyCache {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly keys: KeysRepository,
   ) {
-    this.byHash = new LRUCache({
+    this.known = new LRUCache({
       max: config.keyCacheMax,
       ttl: Math.max(config.keyCacheTtlMs, 1),
       ttlAutopurge: false,
-      dispose: (value) => {
-        if (value !== UNKNOWN) this.hashById.delete(value.id);
+      // An expired entry stays until it is looked up again, so that the refresh can keep it.
+      noDeleteOnStaleGet: true,
+      dispose: (key, hash) => {
+        if (this.hashById.get(key.id) === hash) this.hashById.delete(key.id);
       },
+    });
+    this.unknown = new LRUCache({
+      max: config.keyCacheMax,
+      ttl: NEGATIVE_TTL_MS,
+      ttlAutopurge: false,
+      noDeleteOnStaleGet: true,
     });
   }
 
   /**
    * The key with this lookup hash, or null. Synchronous on a hit, so the hot path does not
-   * wait for the database; a miss loads it and remembers the answer, even "unknown".
+   * wait for the database; a miss loads it (or joins the load already under way) and remembers
+   * the answer, even "unknown".
    */
-  find(hash: string): StoredKey | null | Promise<StoredKey | null> {
+  find(hash: string): KeyAccess | null | Promise<KeyAccess | null> {
     const hit = this.get(hash);
     if (hit !== undefined) return hit;
-    const started = this.generation;
-    return this.keys.findByHash(hash).then((found) => {
-      if (started === this.generation) this.set(hash, found);
-      return found;
-    });
+    return this.loading.get(hash) ?? this.load(hash);
   }
 
   /** The cached key, `null` for a hash known to be unknown, `undefined` when not cached. */
-  get(hash: string): StoredKey | null | undefined {
-    const hit = this.byHash.get(hash);
-    return hit === UNKNOWN ? null : hit;
+  get(hash: string): KeyAccess | null | undefined {
+    const key = this.known.get(hash);
+    if (key !== undefined) return key;
+    return this.unknown.has(hash) ? null : undefined;
   }
 
-  set(hash: string, key: StoredKey | null): void {
+  /**
+   * Remembers what a lookup found, and returns what is now cached for the hash. A refresh that
+   * finds the key unchanged keeps the entry already cached (its strings, its hash): every active
+   * key is looked up again each KEY_CACHE_TTL_MS, and replacing its entry each time would turn
+   * long-lived objects into garbage that only a full collection reclaims.
+   */
+  set(hash: string, key: KeyAccess | null): KeyAccess | null {
     if (key === null) {
-      this.byHash.set(hash, UNKNOWN, { ttl: NEGATIVE_TTL_MS });
-      return;
+      this.unknown.set(hash, true);
+      return null;
     }
-    this.byHash.set(hash, key);
+    this.unknown.delete(hash);
+    const previous = this.known.peek(hash, { allowStale: true });
+    const cached = previous !== undefined && sameAccess(previous, key) ? previous : key;
+    this.known.set(hash, cached);
     this.hashById.set(key.id, hash);
+    return cached;
   }
 
   /** Forget a key after it changed (renamed, (de)activated, deleted). */
   evict(keyId: string): void {
-    this.generation++;
+    this.invalidateLoads();
     const hash = this.hashById.get(keyId);
-    if (hash !== undefined) this.byHash.delete(hash);
+    if (hash !== undefined) this.known.delete(hash);
   }
 
   /** Forget that a hash was unknown (a key with it was just created). */
   forgetUnknown(hash: string): void {
-    if (this.byHash.get(hash) === UNKNOWN) this.byHash.delete(hash);
+    this.invalidateLoads();
+    this.unknown.delete(hash);
+  }
+
+  /** How many known keys and unknown hashes are held (for tests and diagnostics). */
+  get size(): { known: number; unknown: number } {
+    return { known: this.known.size, unknown: this.unknown.size };
+  }
+
+  private load(hash: string): Promise<KeyAccess | null> {
+    const started = this.generation;
+    const settled = (): void => {
+      if (this.loading.get(hash) === lookup) this.loading.delete(hash);
+    };
+    const lookup = this.keys.findByHash(hash).then(
+      (found) => {
+        settled();
+        return started === this.generation ? this.set(hash, found) : found;
+      },
+      (error: unknown) => {
+        settled();
+        throw error;
+      },
+    );
+    this.loading.set(hash, lookup);
+    return lookup;
+  }
+
+  /**
+   * A lookup under way may have read the key before the change: its answer is not cached, and
+   * requests from now on start their own instead of joining it (the next request after a PATCH
+   * must see the PATCH).
+   */
+  private invalidateLoads(): void {
+    this.generation++;
+    this.loading.clear();
   }
 }

@@ -56,8 +56,10 @@ export class KeysService {
   async resolve(accountId: string, ref: string): Promise<StoredKey> {
     let key: StoredKey | null = null;
     if (UUID.test(ref)) key = await this.keys.findInAccount(accountId, ref.toLowerCase());
-    else if (this.vault.isWellFormed(ref)) key = await this.keys.findByHash(this.vault.hash(ref));
-    if (!key || key.accountId !== accountId) throw new NotFoundException('no such API key');
+    else if (this.vault.isWellFormed(ref)) {
+      key = await this.keys.findInAccountByHash(accountId, this.vault.hash(ref));
+    }
+    if (!key) throw new NotFoundException('no such API key');
     return key;
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { KeyCache } from './key-cache.service';
-import type { StoredKey } from './keys.repository';
+import type { KeyAccess } from './keys.repository';
 import type { VerifyResultDto } from './dto/verify.dto';
 
 /** Key verification for other services, on the same cache and meter as the guard. */
@@ -27,7 +27,7 @@ export class VerifyService {
   }
 
   /** The key with this plaintext: cached, and refused without I/O when malformed. */
-  async lookup(candidate: string): Promise<StoredKey | null> {
+  async lookup(candidate: string): Promise<KeyAccess | null> {
     if (!this.vault.isWellFormed(candidate)) return null;
     return this.cache.find(this.vault.hash(candidate));
   }
