@@ -6,7 +6,6 @@ import {
 } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
 import {
   AllExceptionsFilter,
@@ -16,6 +15,7 @@ import { recordBodyBytes } from './auth/request-bytes';
 import { SESSION_SCHEME } from './auth/access.decorator';
 import { SESSION_COOKIE } from './auth/session-cookie';
 import { bodyShapeGuard } from './common/body-shape';
+import { weakETag } from './common/etag';
 import { documentErrorEnvelope } from './common/openapi';
 import { ShutdownState } from './common/shutdown';
 import { APP_CONFIG, AppConfig } from './config/config';
@@ -47,9 +47,12 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   // Closed unless CORS_ORIGINS names origins; never with credentials (keys travel in headers).
   if (config.corsOrigins.length > 0)
     app.enableCors({ origin: config.corsOrigins, credentials: false });
-  // The dashboard's session cookie (req.cookies); no cookie secret: the token is random.
-  app.use(cookieParser());
+  // No cookie parser: the one cookie keymeter reads, the dashboard's session, is read from the
+  // header when a session is wanted (sessionTokenOf), not parsed on every request.
   app.set('query parser', 'simple');
+  // The same weak ETags as Express's default (the dashboard's page is revalidated with them),
+  // computed for less: every response gets one.
+  app.set('etag', weakETag);
   app.useBodyParser('json', { limit: config.bodyLimit, verify: recordBodyBytes });
   app.use(bodyParserErrorHandler);
   app.use(bodyShapeGuard);

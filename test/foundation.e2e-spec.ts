@@ -81,6 +81,28 @@ describeEachDatabase('accounts, the guard and the error envelope', (ctx) => {
     }
   });
 
+  it('answers a repeated refusal identically, with the challenge of each request', async () => {
+    const { http } = ctx();
+    const owner = await account(http);
+    const flipped = owner.masterKey.slice(0, -1) + (owner.masterKey.endsWith('A') ? 'B' : 'A');
+    for (const scripted of [false, true, false, true]) {
+      const req = http.get('/1.0/keys').set('x-api-key', flipped);
+      const res = await (scripted ? req.set('X-Requested-With', 'XMLHttpRequest') : req).expect(
+        401,
+      );
+      expect(res.headers['www-authenticate']).toBe(
+        scripted ? 'Session realm="keymeter"' : 'Basic realm="keymeter"',
+      );
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toEqual({
+        success: false,
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'the API key is malformed or its checksum is wrong',
+      });
+    }
+  });
+
   it('answers 403 to a valid key that is not the master key on a master route', async () => {
     const { http, app } = ctx();
     const owner = await account(http);

@@ -1,6 +1,24 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type Credential = { key: string } | { error: string } | null;
+/**
+ * Why the credential headers cannot be read, each the message of the 401. A fixed set, so that
+ * the guard can build each refusal once.
+ */
+export const CREDENTIAL_ERRORS = {
+  syntax: 'use Authorization: Basic base64(KEY:) or Authorization: Bearer KEY',
+  scheme: 'unsupported Authorization scheme; use Basic or Bearer',
+  authorizationTooLong: 'the Authorization header is too long',
+  base64: 'the Basic credentials are not valid base64',
+  emptyUser: 'send the API key as the Basic user name (curl -u KEY:)',
+  repeatedApiKey: 'send one x-api-key header',
+  apiKeyTooLong: 'the x-api-key header is too long',
+  emptyApiKey: 'the x-api-key header is empty',
+  differentKeys: 'the Authorization and x-api-key headers carry different keys',
+} as const;
+
+export type CredentialError = (typeof CREDENTIAL_ERRORS)[keyof typeof CREDENTIAL_ERRORS];
+
+export type Credential = { key: string } | { error: CredentialError } | null;
 
 /** Longer than any key of any prefix: refuse before doing anything else with it. */
 const MAX_HEADER_LENGTH = 512;
@@ -11,51 +29,46 @@ const MAX_HEADER_LENGTH = 512;
  * present cannot be a credential. Pure: no lookups.
  */
 export function extractKey(headers: IncomingHttpHeaders): Credential {
-  const found: string[] = [];
   const authorization = headers.authorization;
-  if (authorization !== undefined) {
-    const parsed = parseAuthorization(authorization);
-    if ('error' in parsed) return parsed;
-    found.push(parsed.key);
-  }
+  const fromAuthorization = authorization === undefined ? null : parseAuthorization(authorization);
+  if (fromAuthorization !== null && 'error' in fromAuthorization) return fromAuthorization;
   const apiKey = headers['x-api-key'];
-  if (apiKey !== undefined) {
-    // Node joins repeated x-api-key headers with ", "; no key contains a comma.
-    if (Array.isArray(apiKey) || apiKey.includes(',')) {
-      return { error: 'send one x-api-key header' };
-    }
-    if (apiKey.length > MAX_HEADER_LENGTH) return { error: 'the x-api-key header is too long' };
-    if (apiKey.trim() === '') return { error: 'the x-api-key header is empty' };
-    found.push(apiKey.trim());
+  if (apiKey === undefined) return fromAuthorization;
+  // Node joins repeated x-api-key headers with ", "; no key contains a comma.
+  if (Array.isArray(apiKey) || apiKey.includes(',')) {
+    return { error: CREDENTIAL_ERRORS.repeatedApiKey };
   }
-  if (found.length === 0) return null;
-  if (found.length === 2 && found[0] !== found[1]) {
-    return { error: 'the Authorization and x-api-key headers carry different keys' };
+  if (apiKey.length > MAX_HEADER_LENGTH) return { error: CREDENTIAL_ERRORS.apiKeyTooLong };
+  const key = apiKey.trim();
+  if (key === '') return { error: CREDENTIAL_ERRORS.emptyApiKey };
+  if (fromAuthorization !== null && fromAuthorization.key !== key) {
+    return { error: CREDENTIAL_ERRORS.differentKeys };
   }
-  return { key: found[0] };
+  return fromAuthorization ?? { key };
 }
 
-function parseAuthorization(value: string): { key: string } | { error: string } {
-  if (value.length > MAX_HEADER_LENGTH) return { error: 'the Authorization header is too long' };
-  const match = /^\s*(\S+)\s+(\S+)\s*$/.exec(value);
-  if (!match) {
-    return { error: 'use Authorization: Basic base64(KEY:) or Authorization: Bearer KEY' };
-  }
+const AUTHORIZATION = /^\s*(\S+)\s+(\S+)\s*$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function parseAuthorization(value: string): { key: string } | { error: CredentialError } {
+  if (value.length > MAX_HEADER_LENGTH) return { error: CREDENTIAL_ERRORS.authorizationTooLong };
+  const match = AUTHORIZATION.exec(value);
+  if (!match) return { error: CREDENTIAL_ERRORS.syntax };
   const [, scheme, token] = match;
   switch (scheme.toLowerCase()) {
     case 'bearer':
       return { key: token };
     case 'basic': {
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token) || token.length % 4 !== 0) {
-        return { error: 'the Basic credentials are not valid base64' };
+      if (!BASE64.test(token) || token.length % 4 !== 0) {
+        return { error: CREDENTIAL_ERRORS.base64 };
       }
       const decoded = Buffer.from(token, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       const user = colon === -1 ? decoded : decoded.slice(0, colon);
-      if (user === '') return { error: 'send the API key as the Basic user name (curl -u KEY:)' };
+      if (user === '') return { error: CREDENTIAL_ERRORS.emptyUser };
       return { key: user };
     }
     default:
-      return { error: `unsupported Authorization scheme; use Basic or Bearer` };
+      return { error: CREDENTIAL_ERRORS.scheme };
   }
 }

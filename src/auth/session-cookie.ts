@@ -1,3 +1,4 @@
+import { parse as parseCookie } from 'cookie';
 import type { CookieOptions, Request, Response } from 'express';
 
 /** The cookie that carries a dashboard session token. */
@@ -5,10 +6,14 @@ export const SESSION_COOKIE = 'keymeter_session';
 /** The header that carries the session's CSRF token on state-changing requests. */
 export const CSRF_HEADER = 'x-csrf-token';
 
-/** The session token the browser sent (parsed by cookie-parser in configureApp), if any. */
-export function sessionTokenOf(request: Request): unknown {
-  const cookies = request.cookies as Record<string, unknown> | undefined;
-  return cookies?.[SESSION_COOKIE];
+/**
+ * The session token the browser sent, if any. The Cookie header is parsed here, when a session
+ * is wanted (session routes, and master routes called without a key), rather than by a cookie
+ * middleware on every request: keymeter has no other cookie.
+ */
+export function sessionTokenOf(request: Request): string | undefined {
+  const header = request.headers.cookie;
+  return header === undefined ? undefined : parseCookie(header)[SESSION_COOKIE];
 }
 
 /**

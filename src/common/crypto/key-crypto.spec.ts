@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { decryptKey, encryptKey, hashKey, parseSecret } from './key-crypto';
 import { generateKey } from './key-format';
 
@@ -22,6 +22,14 @@ describe(hashKey.name, () => {
   it('is the hex SHA-256 of the key', () => {
     expect(hashKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(hashKey('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('equals the SHA-256 of the UTF-8 bytes of any string', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (key) => {
+        expect(hashKey(key)).toBe(createHash('sha256').update(key, 'utf8').digest('hex'));
+      }),
+    );
   });
 
   it('returns 64 lowercase hex characters for any key', () => {

@@ -159,14 +159,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    // keymeter serves HTTP only; switchToHttp() would attach three new closures to the host.
+    const response = host.getArgByIndex<Response>(1);
     const body = this.toEnvelope(exception);
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     else if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE)
       response.setHeader('Retry-After', '1');
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
-      response.setHeader('WWW-Authenticate', challenge(host.switchToHttp().getRequest<Request>()));
+      response.setHeader('WWW-Authenticate', challenge(host.getArgByIndex<Request>(0)));
     }
     if (response.headersSent) return;
     response.status(body.statusCode).json(body);
