@@ -141,6 +141,51 @@ async function migrateInProcesses(database: DatabaseConfig, count: number): Prom
   }
 }
 
+/**
+ * Applies `names` to `scratch` the way an older build did (SQL and history row, nothing else),
+ * so that a later migrate() finds a database as it was before the following migrations.
+ */
+async function applyByHand(scratch: ScratchDatabase, provider: Provider, names: string[]) {
+  const read = (name: string) =>
+    readFileSync(path.join(ROOT, 'prisma', 'migrations', provider, name, 'migration.sql'), 'utf8');
+  const { database } = scratch;
+  if (database.provider === 'sqlite') {
+    const db = new Database(database.file);
+    try {
+      db.exec(
+        `CREATE TABLE "${TABLE}" (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+      );
+      for (const name of names) {
+        db.exec(read(name));
+        db.prepare(`INSERT INTO "${TABLE}" VALUES (?, ?, ?)`).run(
+          name,
+          checksumOf(provider, name),
+          new Date().toISOString(),
+        );
+      }
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    await client.query(
+      `CREATE TABLE "${TABLE}" (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    );
+    for (const name of names) {
+      await client.query(read(name));
+      await client.query(`INSERT INTO "${TABLE}" (name, checksum) VALUES ($1, $2)`, [
+        name,
+        checksumOf(provider, name),
+      ]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 describe.each(providers())('migrations on %s', (provider) => {
   const all = migrationNames(provider);
   const scratches: ScratchDatabase[] = [];
@@ -229,6 +274,54 @@ describe.each(providers())('migrations on %s', (provider) => {
     } finally {
       for (const app of apps) await app.close();
     }
+  });
+
+  it('back-fills usage_hours from the minutes of a database that predates it', async () => {
+    const scratch = await fresh();
+    const rollups = all.findIndex((name) => name.endsWith('_usage_rollups'));
+    expect(rollups).toBeGreaterThan(0);
+    await applyByHand(scratch, provider, all.slice(0, rollups));
+    await scratch.query(
+      `INSERT INTO accounts (id, email, password_hash, created_at, updated_at)
+       VALUES ('a', 'a@example.com', 'x', '2024-01-01', '2024-01-01')`,
+    );
+    for (const key of ['k1', 'k2']) {
+      await scratch.query(
+        `INSERT INTO api_keys (id, account_id, name, created_at, updated_at, hash, prefix)
+         VALUES ($1, 'a', $2, '2024-01-01', '2024-01-01', $3, 'p')`,
+        [key, key, key],
+      );
+    }
+    // Minutes across hour and day boundaries, for two keys, big volumes included.
+    for (let i = 0; i < 300; i++) {
+      await scratch.query(
+        'INSERT INTO usage_minutes (key_id, minute, count, volume) VALUES ($1, $2, $3, $4)',
+        [
+          i % 3 === 0 ? 'k2' : 'k1',
+          28_000_000 + i * 17,
+          1 + (i % 7),
+          (i * 2_654_435_761) % 2 ** 40,
+        ],
+      );
+    }
+
+    await expect(migrate(scratch.database)).resolves.toEqual(all.slice(rollups));
+
+    const asText = (rows: Record<string, unknown>[]) =>
+      rows.map((row) => Object.values(row).map(String));
+    const hours = asText(
+      await scratch.query(
+        'SELECT key_id, hour, count, volume FROM usage_hours ORDER BY key_id, hour',
+      ),
+    );
+    const sums = asText(
+      await scratch.query(
+        `SELECT key_id, minute / 60 AS hour, CAST(SUM(count) AS BIGINT) AS c, CAST(SUM(volume) AS BIGINT) AS v
+         FROM usage_minutes GROUP BY key_id, minute / 60 ORDER BY key_id, hour`,
+      ),
+    );
+    expect(hours.length).toBeGreaterThan(50);
+    expect(hours).toEqual(sums);
   });
 
   it('refuses to run when an applied migration was edited afterwards', async () => {

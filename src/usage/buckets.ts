@@ -242,32 +242,79 @@ export function bucketStarts(range: UsageRange): number[] {
 }
 
 /**
+ * Per-bucket sums over a range, zero where nothing was added. A 90-day minute range has ~130,000
+ * buckets: responses are written from these arrays, without an object per bucket.
+ */
+export class BucketTotals {
+  readonly length: number;
+  private readonly counts: Float64Array;
+  private readonly volumes: Float64Array;
+  private readonly first: number;
+  private readonly end: number;
+  /** Fixed bucket size in ms; 0 for months, whose starts are listed instead. */
+  private readonly size: number;
+  private readonly monthStarts: number[] | null;
+
+  constructor(readonly range: UsageRange) {
+    const { interval } = range;
+    this.first = bucketStart(range.from.getTime(), interval);
+    this.size = interval === 'month' ? 0 : FIXED_SIZE_MS[interval];
+    this.monthStarts = interval === 'month' ? bucketStarts(range) : null;
+    this.length = countBuckets(range);
+    this.end =
+      this.size > 0
+        ? this.first + this.length * this.size
+        : nextBucketStart(this.monthStarts![this.length - 1], interval);
+    this.counts = new Float64Array(this.length);
+    this.volumes = new Float64Array(this.length);
+  }
+
+  /** Adds usage to the bucket holding `startMs`; nothing if no bucket of the range holds it. */
+  add(startMs: number, count: number, volume: number): void {
+    if (!(startMs >= this.first && startMs < this.end)) return;
+    const index =
+      this.size > 0
+        ? Math.floor((startMs - this.first) / this.size)
+        : lastIndexAtOrBefore(this.monthStarts!, startMs);
+    this.counts[index] += count;
+    this.volumes[index] += volume;
+  }
+
+  /** Start (epoch ms) of bucket `index`. */
+  startOf(index: number): number {
+    return this.size > 0 ? this.first + index * this.size : this.monthStarts![index];
+  }
+
+  points(): UsagePoint[] {
+    const format = minuteAlignedFormatter();
+    const points = new Array<UsagePoint>(this.length);
+    for (let i = 0; i < this.length; i++) {
+      points[i] = {
+        bucket: format(this.startOf(i)),
+        volume: this.volumes[i],
+        count: this.counts[i],
+      };
+    }
+    return points;
+  }
+
+  countAt(index: number): number {
+    return this.counts[index];
+  }
+
+  volumeAt(index: number): number {
+    return this.volumes[index];
+  }
+}
+
+/**
  * One point per bucket of the range, zeros where no row falls. Rows are summed into the bucket
  * holding their `start`; rows outside every bucket of the range are ignored.
  */
 export function zeroFill(range: UsageRange, rows: BucketRow[]): UsagePoint[] {
-  const starts = bucketStarts(range);
-  const n = starts.length;
-  const counts = new Float64Array(n);
-  const volumes = new Float64Array(n);
-  const first = starts[0];
-  const end = nextBucketStart(starts[n - 1], range.interval);
-  const size = range.interval === 'month' ? 0 : FIXED_SIZE_MS[range.interval];
-
-  for (const row of rows) {
-    if (!(row.start >= first && row.start < end)) continue;
-    const index =
-      size > 0 ? Math.floor((row.start - first) / size) : lastIndexAtOrBefore(starts, row.start);
-    counts[index] += row.count;
-    volumes[index] += row.volume;
-  }
-
-  const format = minuteAlignedFormatter();
-  const points = new Array<UsagePoint>(n);
-  for (let i = 0; i < n; i++) {
-    points[i] = { bucket: format(starts[i]), volume: volumes[i], count: counts[i] };
-  }
-  return points;
+  const totals = new BucketTotals(range);
+  for (const row of rows) totals.add(row.start, row.count, row.volume);
+  return totals.points();
 }
 
 /** Binary search in ascending `starts` for the last start <= ms (which must be >= starts[0]). */
@@ -306,24 +353,6 @@ function minuteAlignedFormatter(): (ms: number) => string {
   };
 }
 
-/**
- * How the database groups stored epoch minutes: `floor((minute + offsetMinutes) / sizeMinutes)`.
- * Months are grouped by day; zeroFill folds the days into calendar months.
- */
-export function sqlGrouping(interval: Interval): { sizeMinutes: number; offsetMinutes: number } {
-  if (interval === 'week') {
-    return { sizeMinutes: WEEK_MS / MINUTE_MS, offsetMinutes: WEEK_OFFSET_MS / MINUTE_MS };
-  }
-  const size = interval === 'month' ? DAY_MS : FIXED_SIZE_MS[interval];
-  return { sizeMinutes: size / MINUTE_MS, offsetMinutes: 0 };
-}
-
-/** Start (epoch ms) of the group with this index; for month, of the day. */
-export function groupIndexToStartMs(index: number, interval: Interval): number {
-  const { sizeMinutes, offsetMinutes } = sqlGrouping(interval);
-  return (index * sizeMinutes - offsetMinutes) * MINUTE_MS;
-}
-
 /** Inclusive epoch-minute bounds covering every bucket of the range, whole first and last. */
 export function minuteRange(range: UsageRange): { fromMinute: number; toMinute: number } {
   const first = bucketStart(range.from.getTime(), range.interval);
@@ -332,4 +361,18 @@ export function minuteRange(range: UsageRange): { fromMinute: number; toMinute: 
     range.interval,
   );
   return { fromMinute: first / MINUTE_MS, toMinute: afterLast / MINUTE_MS - 1 };
+}
+
+/** The stored rows a usage query reads: minutes, or their hourly rollup. */
+export type StoredUnit = 'minute' | 'hour';
+
+export const STORED_UNIT_MINUTES: Record<StoredUnit, number> = { minute: 1, hour: 60 };
+
+/**
+ * The coarsest stored rows whose units tile every bucket of `interval` exactly: minutes for
+ * minutes, hours for everything else (days, ISO weeks from Monday 00:00 UTC and calendar months
+ * are whole UTC hours). 92 days are at most 2,232 hour rows, folded into buckets in memory.
+ */
+export function storedUnit(interval: Interval): StoredUnit {
+  return interval === 'minute' ? 'minute' : 'hour';
 }

@@ -1,18 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
-import type { KeyUsage } from './pending-usage';
+import { STORED_UNIT_MINUTES, StoredUnit } from './buckets';
+import { KeyUsage, MINUTE_MS } from './pending-usage';
+import { parseStoredRows, StoredRows } from './stored-rows';
 
 /** The largest epoch minute the INTEGER column holds (year 6053); no usage lies beyond it. */
 const MAX_MINUTE = 2 ** 31 - 1;
 
 /** Rows per multi-row INSERT: 4 parameters each stays far below both databases' limits. */
 const CHUNK = 2000;
-
-export interface GroupedUsage {
-  group: number;
-  count: number;
-  volume: number;
-}
 
 /** `?` for SQLite, `$n` for PostgreSQL. */
 function placeholders(dialect: Dialect, rows: number, columns: number, casts: string[]): string {
@@ -109,29 +105,48 @@ export class UsageRepository {
   }
 
   /**
-   * A key's usage between two epoch minutes (inclusive), summed in SQL into groups of
-   * floor((minute + offset) / size): never the raw minute rows.
+   * A key's stored rows of one unit (minutes, or their hourly rollup) whose unit lies in
+   * [fromMinute, toMinute], in no particular order; each row is one unit (the primary key), so
+   * nothing is summed in SQL. The rows come back as one text value, `unit,count,volume;…`,
+   * read on the driver with a prepared statement: for the 129,601 rows of 90 days of minutes,
+   * making a JavaScript array per row costs ~130 ms of CPU on either driver (~400 ms through
+   * Prisma), against ~30 ms for the database to build the text and ~5 ms to parse it.
    */
-  async grouped(
+  async stored(
     keyId: string,
+    unit: StoredUnit,
     fromMinute: number,
     toMinute: number,
-    sizeMinutes: number,
-    offsetMinutes: number,
-  ): Promise<GroupedUsage[]> {
-    const p = (n: number) => (this.prisma.dialect === 'postgresql' ? `$${n}` : '?');
-    const group =
-      sizeMinutes === 1 ? 'minute' : `(minute + ${offsetMinutes | 0}) / ${sizeMinutes | 0}`;
-    const rows = await this.prisma.db.$queryRawUnsafe<
-      { g: number | bigint; c: number | bigint | string; v: number | bigint | string }[]
-    >(
-      `SELECT ${group} AS g, CAST(SUM(count) AS BIGINT) AS c, CAST(SUM(volume) AS BIGINT) AS v
-       FROM usage_minutes WHERE key_id = ${p(1)} AND minute BETWEEN ${p(2)} AND ${p(3)}
-       GROUP BY 1 ORDER BY 1`,
+  ): Promise<StoredRows> {
+    const size = STORED_UNIT_MINUTES[unit];
+    const from = Math.floor(Math.min(fromMinute, MAX_MINUTE) / size);
+    const to = Math.floor(Math.min(toMinute, MAX_MINUTE) / size);
+    const [row] = await this.prisma.reads.rows(STORED_SQL[this.prisma.dialect][unit], [
       keyId,
-      Math.min(fromMinute, MAX_MINUTE),
-      Math.min(toMinute, MAX_MINUTE),
+      from,
+      to,
+    ]);
+    const text = row?.[0];
+    return parseStoredRows(
+      typeof text === 'string' ? text : '',
+      size * MINUTE_MS,
+      Math.max(0, to - from + 1),
     );
-    return rows.map((r) => ({ group: Number(r.g), count: Number(r.c), volume: Number(r.v) }));
   }
 }
+
+/** One text value per read: `unit,count,volume` per row, joined with ';' (NULL if none). */
+const STORED_SQL: Record<Dialect, Record<StoredUnit, string>> = {
+  sqlite: {
+    minute: `SELECT group_concat(minute || ',' || count || ',' || volume, ';') FROM usage_minutes
+             WHERE key_id = ? AND minute BETWEEN ? AND ?`,
+    hour: `SELECT group_concat(hour || ',' || count || ',' || volume, ';') FROM usage_hours
+           WHERE key_id = ? AND hour BETWEEN ? AND ?`,
+  },
+  postgresql: {
+    minute: `SELECT string_agg(concat_ws(',', minute, count, volume), ';') FROM usage_minutes
+             WHERE key_id = ? AND minute BETWEEN ? AND ?`,
+    hour: `SELECT string_agg(concat_ws(',', hour, count, volume), ';') FROM usage_hours
+           WHERE key_id = ? AND hour BETWEEN ? AND ?`,
+  },
+};

@@ -1,16 +1,12 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import {
-  BucketRow,
-  groupIndexToStartMs,
+  BucketTotals,
   minuteRange,
   parseUsageRange,
-  sqlGrouping,
-  UsagePoint,
+  storedUnit,
   UsageRange,
   UsageRangeError,
-  zeroFill,
 } from './buckets';
-import { MINUTE_MS } from './pending-usage';
 import { UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
 
@@ -44,8 +40,11 @@ export class UsageService {
     }
   }
 
-  /** A key's usage per bucket over the range: ascending, zero-filled, aggregated in SQL. */
-  series(keyId: string, range: UsageRange): Promise<UsagePoint[]> {
+  /**
+   * A key's usage per bucket over the range: ascending, zero-filled, from the coarsest stored
+   * rows that tile the buckets (minutes for minutes, the hourly rollup for the rest).
+   */
+  series(keyId: string, range: UsageRange): Promise<BucketTotals> {
     return this.meter.consistentRead(() => this.seriesNow(keyId, range));
   }
 
@@ -54,30 +53,18 @@ export class UsageService {
     return this.meter.consistentRead(read);
   }
 
-  private async seriesNow(keyId: string, range: UsageRange): Promise<UsagePoint[]> {
+  private async seriesNow(keyId: string, range: UsageRange): Promise<BucketTotals> {
     const { fromMinute, toMinute } = minuteRange(range);
-    const { sizeMinutes, offsetMinutes } = sqlGrouping(range.interval);
-    const groups = await this.usage.grouped(
-      keyId,
-      fromMinute,
-      toMinute,
-      sizeMinutes,
-      offsetMinutes,
-    );
-    const rows: BucketRow[] = groups.map((g) => ({
-      start: groupIndexToStartMs(g.group, range.interval),
-      count: g.count,
-      volume: g.volume,
-    }));
-    const unflushed = this.meter.unflushed(keyId);
-    if (unflushed) {
-      const lo = fromMinute * MINUTE_MS;
-      const hi = (toMinute + 1) * MINUTE_MS;
-      for (const [start, count, volume] of unflushed.minutes) {
-        if (start >= lo && start < hi) rows.push({ start, count, volume });
-      }
+    const stored = await this.usage.stored(keyId, storedUnit(range.interval), fromMinute, toMinute);
+    const totals = new BucketTotals(range);
+    const { starts, counts, volumes } = stored;
+    for (let i = 0; i < starts.length; i++) totals.add(starts[i], counts[i], volumes[i]);
+    // What this instance has counted and not yet written, exactly once: consistentRead keeps
+    // a flush from committing while this runs.
+    for (const [start, count, volume] of this.meter.unflushed(keyId)?.minutes ?? []) {
+      totals.add(start, count, volume);
     }
-    return zeroFill(range, rows);
+    return totals;
   }
 
   /** A key's stored totals with this instance's unwritten usage added (inside consistently). */
