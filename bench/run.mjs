@@ -48,6 +48,7 @@ const { values: opts } = parseArgs({
     'b9-requests': { type: 'string' },
     'b9-keys': { type: 'string' },
     'b9-budget': { type: 'string' },
+    'b9-heap-mb': { type: 'string' },
     profile: { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -59,7 +60,7 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(`usage: npm run bench -- [--quick] [--json] [--only B1,B3] [--db sqlite,postgresql]
   [--pg-url URL] [--node24-bin PATH --node24-repo DIR] [--profile DIR] [--out FILE] [--keep]
-  [--pin auto|off] [--b9-requests N] [--b9-keys N] [--b9-budget SECONDS]
+  [--pin auto|off] [--b9-requests N] [--b9-keys N] [--b9-budget SECONDS] [--b9-heap-mb MB]
 See docs/benchmarks.md.`);
   process.exit(0);
 }
@@ -72,7 +73,7 @@ const QUICK = {
   runS: 1.25,
   unknownS: 1,
   pairs: 3,
-  b3Pairs: 5,
+  b3Pairs: 10,
   b3OtherStep: 720,
   b4Requests: 8_000,
   b5S: 2.5,
@@ -312,7 +313,7 @@ async function measure(server, blastOptions) {
 }
 
 /**
- * Waits until the server holds no unwritten usage (the preload reports it), or, where that
+ * Waits until the server holds no unwritten usage (/__bench/stats reports it), or, where that
  * cannot be seen, for one flush interval and a margin.
  */
 async function waitForFlush(server) {
@@ -390,14 +391,23 @@ async function throughputSuite(ctx) {
     add('node24_unmetered', ctx.node24.server, '/__bench/noop', n24);
     add('node24_metered', ctx.node24.server, '/__bench/metered', n24);
   }
+  const spent = { preparing_s: 0, measuring_s: 0, load_s: 0 };
   const runs = await interleave(variants, P.pairs, async (v, i) => {
+    const t0 = performance.now();
     if (v.before && i >= 0) await v.before();
-    return measure(v.server, {
+    const t1 = performance.now();
+    const r = await measure(v.server, {
       connections: P.connections,
       duration: i < 0 ? P.warmS : P.runS,
       requests: rotatingRequests(v.path, v.pool),
     });
+    spent.preparing_s += (t1 - t0) / 1000;
+    spent.measuring_s += (performance.now() - t1) / 1000;
+    spent.load_s += r.duration_s;
+    return r;
   });
+  for (const k of Object.keys(spent)) spent[k] = round(spent[k], 1);
+  ctx.seriesTime = spent;
   const get = (id) => runs.get(variants.find((v) => v.id === id));
   const runtime = (unmeteredId, meteredId) => {
     const u = get(unmeteredId);
@@ -555,16 +565,23 @@ async function scenarioB3(ctx) {
       volume_matches: volume === dense.volume,
     };
   }
-  const variants = ['day', 'minute'];
+  // Each interval in its own sequential series: a day query right after an 8 MB minute answer
+  // also pays for the collection of that answer's garbage, which says more about the minute
+  // query than about the day query. The mixed series is reported too (details.mixed).
   const samples = { day: [], minute: [] };
+  const mixed = { day: [], minute: [] };
   let minuteBytes = 0;
-  for (const v of variants) await query(v); // warm
-  for (let i = 0; i < P.b3Pairs; i++) {
-    for (const v of variants) {
+  for (const v of ['day', 'minute']) await query(v); // warm
+  for (const v of ['day', 'minute']) {
+    await S.gc();
+    for (let i = 0; i < P.b3Pairs; i++) {
       const res = await query(v);
       samples[v].push(res.ms);
       if (v === 'minute') minuteBytes = res.buffer.length;
     }
+  }
+  for (let i = 0; i < P.b3Pairs; i++) {
+    for (const v of ['day', 'minute']) mixed[v].push((await query(v)).ms);
   }
   return {
     fields: {
@@ -583,6 +600,12 @@ async function scenarioB3(ctx) {
         p95_ms: round(percentile(samples.minute, 95), 1),
         max_ms: round(Math.max(...samples.minute), 1),
         response_mb: round(minuteBytes / 1e6, 2),
+      },
+      mixed: {
+        day_p50_ms: round(median(mixed.day), 1),
+        day_p95_ms: round(percentile(mixed.day, 95), 1),
+        minute_p50_ms: round(median(mixed.minute), 1),
+        minute_p95_ms: round(percentile(mixed.minute, 95), 1),
       },
       check,
       dense_minutes: dense.rows,
@@ -814,6 +837,8 @@ async function scenarioB9(kind, pgUrl, scale) {
       name: `${kind}-b9`,
       appDir,
       node: process.execPath,
+      // --b9-heap-mb: the bound an operator would set, to see what RSS it holds the process to.
+      nodeArgs: scale.heapMb ? [`--max-old-space-size=${scale.heapMb}`] : [],
       target,
       logDir,
       profileDir,
@@ -842,7 +867,7 @@ async function scenarioB9(kind, pgUrl, scale) {
     let errors = 0;
     const latencies = [];
     while (done < scale.requests && performance.now() - t1 < scale.budgetS * 1000) {
-      const chunk = Math.min(50_000, scale.requests - done);
+      const chunk = Math.min(20_000, scale.requests - done);
       const r = await blast({ port: R.port, connections: 100, amount: chunk, requests });
       done += r.total;
       errors += r.errors + r.timeouts;
@@ -871,9 +896,12 @@ async function scenarioB9(kind, pgUrl, scale) {
         p99_ms_worst_chunk: Math.max(...latencies),
         errors,
         rss_before_load_mb: mb(idle.rss),
+        max_old_space_mb: scale.heapMb,
         rss_after_load_mb: mb(end.rss),
         rss_after_flush_mb: mb(settled.rss),
         heap_used_after_load_mb: mb(end.heapUsed),
+        heap_total_after_load_mb: mb(end.heapTotal),
+        external_after_load_mb: mb(end.external),
         rss_after_gc_mb: mb(live.rss),
         heap_live_before_load_mb: mb(idle.heapUsed),
         heap_live_after_gc_mb: mb(live.heapUsed),
@@ -1012,6 +1040,7 @@ async function runDatabase(kind, extras) {
           log(`  ${id} on ${kind}: ${JSON.stringify(o.fields)}`);
         }
         result.details.throughput_series_seconds = round((performance.now() - t1) / 1000, 1);
+        result.details.throughput_series_time = ctx.seriesTime;
       } catch (error) {
         result.errors[ids] = error instanceof Error ? error.stack : String(error);
         log(`  ${ids} on ${kind} FAILED: ${result.errors[ids]}`);
@@ -1043,6 +1072,7 @@ async function runDatabase(kind, extras) {
     requests: Number(opts['b9-requests'] ?? P.b9[kind].requests),
     keys: Number(opts['b9-keys'] ?? P.b9[kind].keys),
     budgetS: Number(opts['b9-budget'] ?? P.b9[kind].budgetS),
+    heapMb: opts['b9-heap-mb'] ? Number(opts['b9-heap-mb']) : null,
   };
   if (want('B9')) {
     if (!scale) {
@@ -1142,14 +1172,18 @@ function table(report) {
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   // B1 in absolute terms, per runtime
-  lines.push('', 'B1 absolute (median of runs; p50/p99 latency in ms):');
+  lines.push(
+    '',
+    'B1 absolute (medians of the runs; 50 connections; latency p50/p99 in ms; server CPU per request):',
+  );
+  const abs = (v) => `${v.rps} req/s, p50 ${v.p50_ms}, p99 ${v.p99_ms}, ${v.cpu_us_per_req} µs CPU`;
   for (const d of dbs) {
     const b1 = report.results[d].details?.B1;
     if (!b1?.runtimes) continue;
     for (const [label, rt] of Object.entries(b1.runtimes)) {
       lines.push(
-        `  ${d} ${label} (${rt.node}): unmetered ${rt.unmetered.rps} req/s p50 ${rt.unmetered.p50_ms} p99 ${rt.unmetered.p99_ms}; ` +
-          `metered ${rt.metered.rps} req/s p50 ${rt.metered.p50_ms} p99 ${rt.metered.p99_ms}; ratio ${rt.metered_over_unmetered}`,
+        `  ${d} ${label} (${rt.node}): unmetered ${abs(rt.unmetered)} | metered ${abs(rt.metered)} | ` +
+          `ratio ${rt.metered_over_unmetered} (by CPU ${rt.metered_over_unmetered_cpu})`,
       );
     }
   }

@@ -101,6 +101,9 @@ export class DirectDb {
     if (target.kind === 'sqlite') {
       const Database = require('better-sqlite3');
       db.sqlite = new Database(target.file, { timeout: 15_000 });
+      // Seeding writes millions of minutes, each firing the usage_hours trigger: keep its
+      // temporary b-trees in memory (about twice as fast).
+      db.sqlite.pragma('temp_store = MEMORY');
     } else {
       const { Client } = require('pg');
       db.pg = new Client({ connectionString: target.url });

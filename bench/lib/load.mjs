@@ -34,6 +34,9 @@ export function blast({
         pipelining: 1,
         timeout: 30,
         ...(amount ? { amount } : { duration }),
+        // autocannon acts on its stop flag at each sample tick: 100 ms keeps a 1.25-second run
+        // from running 2 seconds.
+        sampleInt: 100,
         ...(requests ? { requests } : {}),
         ...(overallRate ? { overallRate } : {}),
       },

@@ -58,7 +58,19 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
  * One HTTP request to 127.0.0.1:port. Resolves with status, headers, the whole body and the
  * time from sending to the last byte (ms). Never rejects on HTTP errors; rejects on socket ones.
  */
-export function request(port, method, path, { headers = {}, body, timeoutMs = 60_000 } = {}) {
+export async function request(port, method, path, options = {}) {
+  try {
+    return await requestOnce(port, method, path, options);
+  } catch (error) {
+    // A kept-alive socket the server closed while it sat idle (its keep-alive timeout is 5 s,
+    // and a long seeding can keep the benchmark busy longer): the request never reached the
+    // server, so sending it again on a fresh socket is safe. Node's documented pattern.
+    if (!error.reusedSocket || error.code !== 'ECONNRESET') throw error;
+    return requestOnce(port, method, path, options);
+  }
+}
+
+function requestOnce(port, method, path, { headers = {}, body, timeoutMs = 60_000 } = {}) {
   return new Promise((resolve, reject) => {
     const payload =
       body === undefined
@@ -99,7 +111,7 @@ export function request(port, method, path, { headers = {}, body, timeoutMs = 60
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
     if (payload) req.write(payload);
     req.end();
   });
