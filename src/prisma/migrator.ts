@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Client } from 'pg';
 import type { DatabaseConfig } from '../config/config';
 import { sqliteDatabase } from './sqlite-driver';
@@ -59,12 +60,11 @@ function migrateSqlite(file: string, migrations: Migration[]): string[] {
   mkdirSync(path.dirname(file), { recursive: true });
   const fresh = !existsSync(file);
   const Database = sqliteDatabase();
-  const db = new Database(file, { timeout: 15_000 });
+  const db = new Database(file, { timeout: SQLITE_LOCK_WAIT_MS });
   try {
     // auto_vacuum must be chosen before anything (even the switch to WAL) writes the file.
     if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
-    // WAL lets readers run during the metering flush; it is a property of the file.
-    db.pragma('journal_mode = WAL');
+    useWal(db);
     db.exec(
       `CREATE TABLE IF NOT EXISTS "${TABLE}" (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`,
     );
@@ -88,6 +88,29 @@ function migrateSqlite(file: string, migrations: Migration[]): string[] {
     return run.immediate();
   } finally {
     db.close();
+  }
+}
+
+const SQLITE_LOCK_WAIT_MS = 15_000;
+
+/**
+ * WAL lets readers run during the metering flush; it is a property of the file. Switching needs
+ * the file to itself, and when several processes open a new file at once SQLite can refuse the
+ * switch with SQLITE_BUSY at once, without its busy wait: try again until the lock wait is over.
+ */
+function useWal(db: BetterSqlite3.Database): void {
+  const deadline = Date.now() + SQLITE_LOCK_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline)
+        throw error;
+      Atomics.wait(pause, 0, 0, 10 + Math.random() * 20);
+      continue;
+    }
+    throw new MigrationError(`${db.name} cannot be switched to WAL journal mode`);
   }
 }
 
