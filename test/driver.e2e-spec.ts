@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { numberedPlaceholders } from '../src/prisma/driver';
 import { PrismaService } from '../src/prisma/prisma.service';
 import { providers, startApp, TestApp } from './helpers/app';
@@ -12,7 +13,7 @@ describe('numberedPlaceholders', () => {
 });
 
 for (const provider of providers()) {
-  describe(`reads on the driver [${provider}]`, () => {
+  describe(`SQL on the driver [${provider}]`, () => {
     let t: TestApp;
     let owner: TestAccount;
     let prisma: PrismaService;
@@ -27,9 +28,9 @@ for (const provider of providers()) {
 
     it('returns rows as arrays in column order, and counts each read as one statement', async () => {
       const before = prisma.statements;
-      const rows = await prisma.reads.rows(sql, [owner.accountId]);
+      const rows = await prisma.driver.rows(sql, [owner.accountId]);
       expect(rows).toEqual([[owner.masterKeyId, 'master', provider === 'sqlite' ? 1 : true]]);
-      expect(await prisma.reads.rows(sql, ['no such account'])).toEqual([]);
+      expect(await prisma.driver.rows(sql, ['no such account'])).toEqual([]);
       expect(prisma.statements).toBe(before + 2);
     });
 
@@ -38,7 +39,7 @@ for (const provider of providers()) {
         where: { id: owner.masterKeyId },
         data: { name: 'renamed' },
       });
-      expect(await prisma.reads.rows(sql, [owner.accountId])).toEqual([
+      expect(await prisma.driver.rows(sql, [owner.accountId])).toEqual([
         [owner.masterKeyId, 'renamed', provider === 'sqlite' ? 1 : true],
       ]);
     });
@@ -54,9 +55,68 @@ for (const provider of providers()) {
       });
     }
 
+    const names = async () =>
+      (await prisma.driver.rows(sql, [owner.accountId])).map((row) => row[1]);
+    const rename = (name: string) => ({
+      sql: 'UPDATE api_keys SET name = ? WHERE id = ?',
+      runs: [[name, owner.masterKeyId]],
+    });
+
+    it('commits every step of a transaction, each run once per parameter list', async () => {
+      const before = prisma.statements;
+      await prisma.driver.transaction([
+        rename('first'),
+        {
+          sql: 'UPDATE api_keys SET usage_count = usage_count + ? WHERE id = ?',
+          runs: [
+            [2, owner.masterKeyId],
+            [3, owner.masterKeyId],
+          ],
+        },
+      ]);
+      expect(prisma.statements).toBe(before + 3);
+      expect(await names()).toEqual(['first']);
+      const stored = await prisma.db.apiKey.findUniqueOrThrow({ where: { id: owner.masterKeyId } });
+      expect(Number(stored.usageCount)).toBe(5);
+    });
+
+    it('rolls back the steps already run when a later one fails', async () => {
+      await expect(
+        prisma.driver.transaction([
+          rename('half done'),
+          { sql: 'UPDATE nope SET x = 1', runs: [[]] },
+        ]),
+      ).rejects.toMatchObject({ message: expect.stringMatching(/nope/) as unknown });
+      expect(await names()).toEqual(['first']);
+      // The connection is usable afterwards.
+      await prisma.driver.transaction([rename('second')]);
+      expect(await names()).toEqual(['second']);
+    });
+
+    if (provider === 'sqlite') {
+      it('waits for a write lock held elsewhere without blocking the event loop', async () => {
+        const other = new Database((t.config.database as { file: string }).file);
+        try {
+          other.prepare('BEGIN IMMEDIATE').run();
+          let ticks = 0;
+          const ticker = setInterval(() => ticks++, 5);
+          const writing = prisma.driver.transaction([rename('after the lock')]);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(await names()).toEqual(['second']);
+          other.prepare('COMMIT').run();
+          await writing;
+          clearInterval(ticker);
+          expect(ticks).toBeGreaterThanOrEqual(5);
+          expect(await names()).toEqual(['after the lock']);
+        } finally {
+          other.close();
+        }
+      });
+    }
+
     it('rejects a bad statement instead of throwing synchronously', async () => {
       // The driver's error may come from another realm than Jest's: match its message.
-      await expect(prisma.reads.rows('SELECT nope FROM api_keys', [])).rejects.toMatchObject({
+      await expect(prisma.driver.rows('SELECT nope FROM api_keys', [])).rejects.toMatchObject({
         message: expect.stringMatching(/nope/) as unknown,
       });
     });

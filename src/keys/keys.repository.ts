@@ -83,7 +83,7 @@ export class KeysRepository {
 
   /** The hot path's lookup (every key-cache miss): see ACCESS_BY_HASH. */
   async findByHash(hash: string): Promise<KeyAccess | null> {
-    const [row] = await this.prisma.reads.rows(ACCESS_BY_HASH, [hash]);
+    const [row] = await this.prisma.driver.rows(ACCESS_BY_HASH, [hash]);
     return row ? toKeyAccess(row) : null;
   }
 

@@ -5,7 +5,7 @@ import type { DatabaseConfig } from '../config/config';
 import { sqliteDatabase } from './sqlite-driver';
 
 /**
- * Reads on the database driver itself, for the few hot paths where Prisma 6's query compiler
+ * SQL on the database driver itself, for the few hot paths where Prisma 6's query compiler
  * costs more than the query: it compiles every query in WebAssembly on the event loop, with no
  * plan cache (~680 µs for a key lookup against ~6 µs for a prepared statement). Each SQL text
  * is prepared once and reused; rows come back as arrays of column values, in column order.
@@ -14,9 +14,21 @@ import { sqliteDatabase } from './sqlite-driver';
  * Integer columns come back as numbers on SQLite and as strings for BIGINT on PostgreSQL, so
  * callers convert with Number(). Everything else goes through Prisma.
  */
-export interface DriverReads {
+export interface Driver {
   rows(sql: string, params: readonly unknown[]): Promise<unknown[][]>;
+  /**
+   * Runs each step's SQL once per parameter list, in order, in one transaction: all of it
+   * commits or none. On SQLite the whole transaction runs synchronously, so nothing else on
+   * the event loop sees it half done.
+   */
+  transaction(steps: readonly WriteStep[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface WriteStep {
+  sql: string;
+  /** One parameter list per execution of `sql`. */
+  runs: readonly (readonly unknown[])[];
 }
 
 /** `?` → `$1..$n`, for PostgreSQL. keymeter's SQL has no `?` inside literals. */
@@ -25,30 +37,71 @@ export function numberedPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** A second connection on the same SQLite file: WAL lets it read while Prisma's writes. */
-export class SqliteReads implements DriverReads {
+/** How long a SQLite write waits for another connection's write lock before it fails. */
+const SQLITE_LOCK_WAIT_MS = 5000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isBusy(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+}
+
+/**
+ * A second connection on the same SQLite file: WAL lets it read while Prisma's connection
+ * writes. Its writes (usage flushes) take the file's write lock without waiting inside SQLite:
+ * a synchronous busy wait would block the event loop, and with it the Prisma transaction that
+ * holds the lock. A write that finds the lock taken is tried again a few milliseconds later.
+ */
+export class SqliteDriver implements Driver {
   private readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private readonly runAll: (steps: readonly WriteStep[]) => void;
 
   constructor(
     file: string,
     private readonly count: () => void,
   ) {
     const Database = sqliteDatabase();
-    this.db = new Database(file, { timeout: 5000 });
+    // Readers of a WAL database are not blocked by writers; the timeout covers the rare wait
+    // for a checkpoint or recovery. Writes set their own (zero) wait, see transaction().
+    this.db = new Database(file, { timeout: SQLITE_LOCK_WAIT_MS });
+    // Per connection, like Prisma's: cascades and power-loss durability.
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('synchronous = FULL');
+    const all = this.db.transaction((steps: readonly WriteStep[]) => {
+      for (const step of steps) {
+        const statement = this.prepared(step.sql, false);
+        for (const params of step.runs) {
+          this.count();
+          statement.run(...params);
+        }
+      }
+    });
+    this.runAll = (steps) => all.immediate(steps);
   }
 
   rows(sql: string, params: readonly unknown[]): Promise<unknown[][]> {
     this.count();
     try {
-      let statement = this.statements.get(sql);
-      if (!statement) {
-        statement = this.db.prepare(sql).raw(true);
-        this.statements.set(sql, statement);
-      }
-      return Promise.resolve(statement.all(...params) as unknown[][]);
+      return Promise.resolve(this.prepared(sql, true).all(...params) as unknown[][]);
     } catch (error) {
       return Promise.reject(error as Error);
+    }
+  }
+
+  async transaction(steps: readonly WriteStep[]): Promise<void> {
+    const deadline = performance.now() + SQLITE_LOCK_WAIT_MS;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.runAll(steps);
+        return;
+      } catch (error) {
+        if (!isBusy(error) || performance.now() + wait > deadline) throw error;
+      } finally {
+        this.db.pragma(`busy_timeout = ${SQLITE_LOCK_WAIT_MS}`);
+      }
+      await sleep(wait);
     }
   }
 
@@ -56,10 +109,20 @@ export class SqliteReads implements DriverReads {
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
+
+  private prepared(sql: string, raw: boolean): BetterSqlite3.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (raw) statement.raw(true);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 }
 
 /** Named prepared statements on the pool Prisma's adapter also uses. */
-export class PostgresReads implements DriverReads {
+export class PostgresDriver implements Driver {
   private readonly names = new Map<string, { name: string; text: string }>();
 
   constructor(
@@ -68,22 +131,48 @@ export class PostgresReads implements DriverReads {
   ) {}
 
   async rows(sql: string, params: readonly unknown[]): Promise<unknown[][]> {
-    let prepared = this.names.get(sql);
-    if (!prepared) {
-      prepared = { name: `keymeter_${this.names.size + 1}`, text: numberedPlaceholders(sql) };
-      this.names.set(sql, prepared);
-    }
     this.count();
     const result = await this.pool.query<unknown[]>({
-      ...prepared,
+      ...this.prepared(sql),
       values: params as unknown[],
       rowMode: 'array',
     });
     return result.rows;
   }
 
+  async transaction(steps: readonly WriteStep[]): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      for (const step of steps) {
+        const prepared = this.prepared(step.sql);
+        for (const params of step.runs) {
+          this.count();
+          await client.query({ ...prepared, values: params as unknown[] });
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      // A connection that cannot even roll back is dropped rather than returned to the pool.
+      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
+  }
+
+  private prepared(sql: string): { name: string; text: string } {
+    let prepared = this.names.get(sql);
+    if (!prepared) {
+      prepared = { name: `keymeter_${this.names.size + 1}`, text: numberedPlaceholders(sql) };
+      this.names.set(sql, prepared);
+    }
+    return prepared;
   }
 }
 

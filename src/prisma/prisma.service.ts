@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import { PrismaClient as SqliteClient } from '../../prisma/generated/sqlite';
 import { PrismaClient as PostgresClient } from '../../prisma/generated/postgresql';
 import { APP_CONFIG, AppConfig, DatabaseConfig } from '../config/config';
-import { DriverReads, PostgresReads, postgresPool, SqliteReads } from './driver';
+import { Driver, PostgresDriver, postgresPool, SqliteDriver } from './driver';
 import { migrate } from './migrator';
 
 /**
@@ -66,7 +66,7 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   readonly dialect: Dialect;
   private readonly drains: (() => Promise<void>)[] = [];
   private readonly pool: Pool | undefined;
-  private driverReads: DriverReads | undefined;
+  private sqlDriver: Driver | undefined;
   private statementCount = 0;
   private readonly countStatement = (): void => void this.statementCount++;
 
@@ -74,20 +74,20 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
     this.dialect = config.database.provider;
     if (config.database.provider === 'postgresql') {
       this.pool = postgresPool(config.database);
-      this.driverReads = new PostgresReads(this.pool, this.countStatement);
+      this.sqlDriver = new PostgresDriver(this.pool, this.countStatement);
     }
     this.db = createClient(config.database, this.countStatement, this.pool);
   }
 
-  /** Statements sent to the database since start: Prisma's and the driver reads' (/metrics). */
+  /** Statements sent to the database since start: Prisma's and the driver's (/metrics). */
   get statements(): number {
     return this.statementCount;
   }
 
-  /** Prepared reads on the driver, for hot paths only (see DriverReads). */
-  get reads(): DriverReads {
-    if (!this.driverReads) throw new Error('the database is not connected yet');
-    return this.driverReads;
+  /** Prepared statements on the driver, for hot paths only (see Driver). */
+  get driver(): Driver {
+    if (!this.sqlDriver) throw new Error('the database is not connected yet');
+    return this.sqlDriver;
   }
 
   async onModuleInit(): Promise<void> {
@@ -110,7 +110,7 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
       // is what strict mode is for.
       await this.db.$executeRawUnsafe('PRAGMA synchronous = FULL');
       // Opened after the migrations, so that a missing file is created by them, not by this.
-      this.driverReads = new SqliteReads(database.file, this.countStatement);
+      this.sqlDriver = new SqliteDriver(database.file, this.countStatement);
     }
     this.logger.log(`Connected to ${this.describe()}`);
   }
@@ -124,7 +124,7 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     for (const drain of this.drains) await drain();
     await this.db.$disconnect();
-    await this.driverReads?.close();
+    await this.sqlDriver?.close();
   }
 
   /** Where the data lives, without credentials (for logs and /health). */

@@ -7,26 +7,7 @@ import { parseStoredRows, StoredRows } from './stored-rows';
 /** The largest epoch minute the INTEGER column holds (year 6053); no usage lies beyond it. */
 const MAX_MINUTE = 2 ** 31 - 1;
 
-/** Rows per multi-row INSERT: 4 parameters each stays far below both databases' limits. */
-const CHUNK = 2000;
-
-/** `?` for SQLite, `$n` for PostgreSQL. */
-function placeholders(dialect: Dialect, rows: number, columns: number, casts: string[]): string {
-  const out: string[] = [];
-  let n = 0;
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    for (let c = 0; c < columns; c++) {
-      n++;
-      const p = dialect === 'postgresql' ? `$${n}` : '?';
-      cells.push(casts[c] ? `CAST(${p} AS ${casts[c]})` : p);
-    }
-    out.push(`(${cells.join(', ')})`);
-  }
-  return out.join(', ');
-}
-
-/** Sums are passed as BigInt: a JavaScript number past 2^53 would be refused by the driver. */
+/** Sums are bound as BigInt on SQLite (a JavaScript number binds as REAL past 2^53). */
 const big = (n: number): bigint => BigInt(Math.round(n));
 
 /** How each database stores a Prisma DateTime, for comparisons inside SQL. */
@@ -36,6 +17,47 @@ function timestamp(dialect: Dialect, ms: number): string {
   // so that last_used_at compares correctly as a string.
   return dialect === 'sqlite' ? iso.replace('Z', '+00:00') : iso;
 }
+
+/**
+ * The two statements of a flush. Usage of a key deleted meanwhile is dropped by the SQL itself
+ * (EXISTS, and an UPDATE that finds no row). SQLite runs them once per row, prepared, inside
+ * one synchronous transaction; PostgreSQL runs each once over arrays (unnest), so its text and
+ * plan stay the same whatever the batch size.
+ */
+const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string }> = {
+  sqlite: {
+    // The WHERE also settles SQLite's parse of INSERT … SELECT … ON CONFLICT.
+    minutes: `INSERT INTO usage_minutes (key_id, minute, count, volume)
+              SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?)
+              ON CONFLICT (key_id, minute) DO UPDATE SET
+                count = usage_minutes.count + excluded.count,
+                volume = usage_minutes.volume + excluded.volume`,
+    totals: `UPDATE api_keys SET
+               usage_count = usage_count + ?,
+               usage_volume = usage_volume + ?,
+               last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ?
+                 THEN ? ELSE last_used_at END
+             WHERE id = ?`,
+  },
+  postgresql: {
+    minutes: `INSERT INTO usage_minutes (key_id, minute, count, volume)
+              SELECT u.key_id, u.minute, u.count, u.volume
+              FROM unnest(?::text[], ?::integer[], ?::bigint[], ?::bigint[])
+                AS u(key_id, minute, count, volume)
+              WHERE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = u.key_id)
+              ON CONFLICT (key_id, minute) DO UPDATE SET
+                count = usage_minutes.count + excluded.count,
+                volume = usage_minutes.volume + excluded.volume`,
+    // GREATEST ignores NULL: a first use sets last_used_at, a late one never moves it back.
+    totals: `UPDATE api_keys SET
+               usage_count = api_keys.usage_count + u.count,
+               usage_volume = api_keys.usage_volume + u.volume,
+               last_used_at = GREATEST(api_keys.last_used_at, u.last_used)
+             FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::timestamp(3)[])
+               AS u(id, count, volume, last_used)
+             WHERE api_keys.id = u.id`,
+  },
+};
 
 @Injectable()
 export class UsageRepository {
@@ -48,60 +70,32 @@ export class UsageRepository {
    * concurrent flushes from several instances lock them in the same order.
    */
   async addUsage(batch: Map<string, KeyUsage>): Promise<void> {
-    const { dialect } = this.prisma;
+    const { dialect, driver } = this.prisma;
+    if (batch.size === 0) return;
     const ids = [...batch.keys()].sort();
-    await this.prisma.db.$transaction(async (tx) => {
-      const existing = new Set<string>();
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const slice = ids.slice(i, i + CHUNK);
-        const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
-          `SELECT id FROM api_keys WHERE id IN (${slice.map((_, j) => (dialect === 'postgresql' ? `$${j + 1}` : '?')).join(', ')})`,
-          ...slice,
-        );
-        for (const row of rows) existing.add(row.id);
+    const minutes: [string, number, number, number][] = [];
+    const totals: [string, number, number, string][] = [];
+    for (const id of ids) {
+      const usage = batch.get(id)!;
+      for (const minute of [...usage.minutes.keys()].sort((a, b) => a - b)) {
+        const bucket = usage.minutes.get(minute)!;
+        minutes.push([id, minute, bucket.count, bucket.volume]);
       }
-      const live = ids.filter((id) => existing.has(id));
-
-      const minutes: (string | number | bigint)[][] = [];
-      for (const id of live) {
-        const usage = batch.get(id)!;
-        for (const minute of [...usage.minutes.keys()].sort((a, b) => a - b)) {
-          const bucket = usage.minutes.get(minute)!;
-          minutes.push([id, minute, big(bucket.count), big(bucket.volume)]);
-        }
-      }
-      for (let i = 0; i < minutes.length; i += CHUNK) {
-        const slice = minutes.slice(i, i + CHUNK);
-        await tx.$executeRawUnsafe(
-          `INSERT INTO usage_minutes (key_id, minute, count, volume) VALUES ${placeholders(dialect, slice.length, 4, ['', 'INTEGER', 'BIGINT', 'BIGINT'])}
-           ON CONFLICT (key_id, minute) DO UPDATE SET
-             count = usage_minutes.count + excluded.count,
-             volume = usage_minutes.volume + excluded.volume`,
-          ...slice.flat(),
-        );
-      }
-
-      const totals = live.map((id) => {
-        const usage = batch.get(id)!;
-        return [id, big(usage.count), big(usage.volume), timestamp(dialect, usage.lastUsedMs)];
-      });
-      const stamp = dialect === 'postgresql' ? 'TIMESTAMP(3)' : 'TEXT';
-      for (let i = 0; i < totals.length; i += CHUNK) {
-        const slice = totals.slice(i, i + CHUNK);
-        // VALUES columns are column1..column4 in both SQLite and PostgreSQL.
-        await tx.$executeRawUnsafe(
-          `UPDATE api_keys SET
-             usage_count = api_keys.usage_count + v.column2,
-             usage_volume = api_keys.usage_volume + v.column3,
-             last_used_at = CASE
-               WHEN api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.column4 THEN v.column4
-               ELSE api_keys.last_used_at END
-           FROM (VALUES ${placeholders(dialect, slice.length, 4, ['', 'BIGINT', 'BIGINT', stamp])}) AS v
-           WHERE api_keys.id = v.column1`,
-          ...slice.flat(),
-        );
-      }
-    });
+      totals.push([id, usage.count, usage.volume, timestamp(dialect, usage.lastUsedMs)]);
+    }
+    const sql = FLUSH_SQL[dialect];
+    if (dialect === 'sqlite') {
+      await driver.transaction([
+        { sql: sql.minutes, runs: minutes.map(([id, m, c, v]) => [id, m, big(c), big(v), id]) },
+        { sql: sql.totals, runs: totals.map(([id, c, v, at]) => [big(c), big(v), at, at, id]) },
+      ]);
+      return;
+    }
+    // Arrays of decimal strings: pg sends them as text, which PostgreSQL parses exactly.
+    await driver.transaction([
+      { sql: sql.minutes, runs: [columns(minutes, 4)] },
+      { sql: sql.totals, runs: [columns(totals, 4)] },
+    ]);
   }
 
   /**
@@ -121,7 +115,7 @@ export class UsageRepository {
     const size = STORED_UNIT_MINUTES[unit];
     const from = Math.floor(Math.min(fromMinute, MAX_MINUTE) / size);
     const to = Math.floor(Math.min(toMinute, MAX_MINUTE) / size);
-    const [row] = await this.prisma.reads.rows(STORED_SQL[this.prisma.dialect][unit], [
+    const [row] = await this.prisma.driver.rows(STORED_SQL[this.prisma.dialect][unit], [
       keyId,
       from,
       to,
@@ -150,3 +144,15 @@ const STORED_SQL: Record<Dialect, Record<StoredUnit, string>> = {
            WHERE key_id = ? AND hour BETWEEN ? AND ?`,
   },
 };
+
+/** Rows → one array per column, numbers as decimal strings (for unnest on PostgreSQL). */
+function columns(rows: readonly (readonly (string | number)[])[], width: number): string[][] {
+  const out: string[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) {
+    for (let c = 0; c < width; c++) {
+      const cell = row[c];
+      out[c].push(typeof cell === 'number' ? String(Math.round(cell)) : cell);
+    }
+  }
+  return out;
+}
