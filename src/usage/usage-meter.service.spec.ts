@@ -54,12 +54,13 @@ interface Harness {
 }
 
 describe('nextFlushDelay', () => {
-  it('waits a whole interval after an instant flush', () => {
-    expect(nextFlushDelay(1000, 0)).toBe(1000);
+  it('waits 95 % of the interval after an instant flush', () => {
+    expect(nextFlushDelay(1000, 0)).toBe(950);
   });
 
-  it('takes twice the last flush off the interval', () => {
-    expect(nextFlushDelay(1000, 120)).toBe(760);
+  it('takes twice the last flush off, and how late its timer fired', () => {
+    expect(nextFlushDelay(1000, 120)).toBe(710);
+    expect(nextFlushDelay(1000, 120, 30)).toBe(680);
   });
 
   it('never flushes back to back, even when flushes take longer than the interval', () => {
@@ -214,7 +215,7 @@ describe(UsageMeter.name, () => {
       expect(addUsage).toHaveBeenCalledTimes(2);
     });
 
-    it("starts the next flush earlier by twice the last one's duration, so commits stay an interval apart", async () => {
+    it("starts the next flush earlier by twice the last one's duration, so commits stay within an interval", async () => {
       jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
       harness = await meterWith({ USAGE_FLUSH_INTERVAL_MS: '1000' });
       const { meter, addUsage } = harness;
@@ -231,8 +232,8 @@ describe(UsageMeter.name, () => {
       write.resolve();
       await jest.advanceTimersByTimeAsync(0);
       expect(meter.pendingBuckets).toBe(1);
-      // Next flush 1000 - 2 × 300 = 400 ms after that one ended, not 1000.
-      await jest.advanceTimersByTimeAsync(399);
+      // Next flush 950 - 2 × 300 = 350 ms after that one ended, not 1000.
+      await jest.advanceTimersByTimeAsync(349);
       expect(addUsage).toHaveBeenCalledTimes(1);
       await jest.advanceTimersByTimeAsync(1);
       expect(addUsage).toHaveBeenCalledTimes(2);

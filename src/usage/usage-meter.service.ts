@@ -20,9 +20,16 @@ const ISOLATE_AFTER_FAILURES = 3;
 /** Never flush back to back: a slow database gets at least this much rest between flushes. */
 const MIN_FLUSH_GAP_MS = 10;
 
-/** Delay from the end of a flush that took `tookMs` to the start of the next one. */
-export function nextFlushDelay(intervalMs: number, tookMs: number): number {
-  return Math.max(Math.min(MIN_FLUSH_GAP_MS, intervalMs), intervalMs - 2 * tookMs);
+/** The share of the interval kept in reserve for a flush that takes longer than the last. */
+const FLUSH_MARGIN = 0.05;
+
+/**
+ * Delay from the end of a flush that took `tookMs` to the start of the next one, whose timer
+ * fired `lateMs` after it was due (a busy event loop runs timers late).
+ */
+export function nextFlushDelay(intervalMs: number, tookMs: number, lateMs = 0): number {
+  const aim = intervalMs * (1 - FLUSH_MARGIN) - 2 * tookMs - lateMs;
+  return Math.max(Math.min(MIN_FLUSH_GAP_MS, intervalMs), aim);
 }
 
 /**
@@ -61,18 +68,20 @@ export class UsageMeter implements OnModuleInit {
   }
 
   /**
-   * Flushes on a timer that aims each commit at one interval after the previous batch was
-   * taken: the next flush starts `interval - 2 × (last flush's duration)` after the last one
-   * ended. So the oldest use still unwritten is at most about one interval old, which is what
-   * a crash can lose, instead of an interval plus a flush.
+   * Flushes on a timer that aims each commit at a little less than one interval after the
+   * previous batch was taken: the next flush starts `95 % of the interval − 2 × (last flush's
+   * duration) − (how late its timer fired)` after the last one ended. So what a crash can lose,
+   * the uses since the last committed batch was taken, stays within one interval.
    */
   private scheduleFlush(delayMs: number): void {
     if (this.stopped) return;
+    const due = performance.now() + delayMs;
     this.timer = setTimeout(() => {
       const started = performance.now();
       void this.flush().then(() => {
         const took = performance.now() - started;
-        this.scheduleFlush(nextFlushDelay(this.config.usageFlushIntervalMs, took));
+        const interval = this.config.usageFlushIntervalMs;
+        this.scheduleFlush(nextFlushDelay(interval, took, Math.max(0, started - due)));
       });
     }, delayMs);
     this.timer.unref();
