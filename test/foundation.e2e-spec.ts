@@ -103,6 +103,16 @@ describeEachDatabase('accounts, the guard and the error envelope', (ctx) => {
     }
   });
 
+  it('sends a refusal with its exact length, and without a body to HEAD', async () => {
+    const { http } = ctx();
+    const get = await http.get('/1.0/keys').set('x-api-key', 'km_not-a-key').expect(401);
+    expect(Number(get.headers['content-length'])).toBe(Buffer.byteLength(get.text));
+    expect(JSON.parse(get.text)).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    const head = await http.head('/1.0/keys').set('x-api-key', 'km_not-a-key').expect(401);
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.text ?? '').toBe('');
+  });
+
   it('answers 403 to a valid key that is not the master key on a master route', async () => {
     const { http, app } = ctx();
     const owner = await account(http);

@@ -9,6 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { IS_PUBLIC } from '../common/decorators/public.decorator';
+import { prebuilt } from '../common/filters/all-exceptions.filter';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { KeyCache } from '../keys/key-cache.service';
 import type { KeyAccess } from '../keys/keys.repository';
@@ -26,7 +27,8 @@ import { SessionsService } from './sessions.service';
  * Every refusal of the guard, built once. Constructing an HttpException captures a stack trace
  * (about 18 µs inside a request, more than serving a cached key costs), and no one reads it:
  * AllExceptionsFilter turns an HttpException into the envelope from its status and message, and
- * neither Nest nor the filter modifies the exceptions it is given.
+ * neither Nest nor the filter modifies the exceptions it is given. Their envelopes are serialised
+ * once too (prebuilt).
  */
 const REFUSALS = {
   noKey: new UnauthorizedException(
@@ -41,9 +43,13 @@ const REFUSALS = {
     `send the session's CSRF token in the ${CSRF_HEADER} header (GET /api/v1/auth/session gives it)`,
   ),
 } satisfies Record<string, HttpException>;
+Object.values(REFUSALS).forEach(prebuilt);
 
 const CREDENTIAL_REFUSALS = new Map(
-  Object.values(CREDENTIAL_ERRORS).map((message) => [message, new UnauthorizedException(message)]),
+  Object.values(CREDENTIAL_ERRORS).map((message) => [
+    message,
+    prebuilt(new UnauthorizedException(message)),
+  ]),
 );
 
 /** What a route accepts: its @Public(), @AnyKey(), @SignedIn() or @MasterKey() (the default). */

@@ -46,6 +46,32 @@ function isKnownPrismaError(error: unknown): error is KnownPrismaError {
   );
 }
 
+/** The envelope of an HttpException: its status, and its message (or Nest's, reworded). */
+function fromHttpException(exception: HttpException): ErrorEnvelope {
+  const res = exception.getResponse();
+  const message =
+    typeof res === 'string'
+      ? res
+      : ((res as { message?: string | string[] }).message ?? exception.message);
+  return envelope(
+    exception.getStatus(),
+    typeof message === 'string' ? unknownRoute(message) : message,
+  );
+}
+
+/** Envelopes serialised once, for exceptions that are built once and thrown again and again. */
+const SERIALISED = new WeakMap<HttpException, Buffer>();
+
+/**
+ * Marks an exception that is built once and thrown on every request it refuses (the guard's
+ * refusals): its envelope is serialised here, once, and the filter writes those bytes as they
+ * are. A flood of bad keys is the one error path that must cost no more than a served request.
+ */
+export function prebuilt<E extends HttpException>(exception: E): E {
+  SERIALISED.set(exception, Buffer.from(JSON.stringify(fromHttpException(exception))));
+  return exception;
+}
+
 /** Prisma codes that mean "the database cannot be reached or is too busy right now". */
 const UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
 
@@ -170,19 +196,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
       response.setHeader('WWW-Authenticate', challenge(host.getArgByIndex<Request>(0)));
     }
     if (response.headersSent) return;
+    const bytes = SERIALISED.get(exception as HttpException);
+    if (bytes) {
+      // What res.json() would send, minus the ETag: nobody revalidates a refusal.
+      response.statusCode = body.statusCode;
+      response.setHeader('Content-Type', 'application/json; charset=utf-8');
+      response.setHeader('Content-Length', bytes.length);
+      response.end(bytes);
+      return;
+    }
     response.status(body.statusCode).json(body);
   }
 
   private toEnvelope(exception: unknown): ErrorEnvelope {
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const res = exception.getResponse();
-      const message =
-        typeof res === 'string'
-          ? res
-          : ((res as { message?: string | string[] }).message ?? exception.message);
-      return envelope(status, typeof message === 'string' ? unknownRoute(message) : message);
-    }
+    if (exception instanceof HttpException) return fromHttpException(exception);
     const mapped = isKnownPrismaError(exception) ? fromPrisma(exception) : fromDriver(exception);
     if (mapped) return mapped;
     this.logger.error(
