@@ -155,6 +155,17 @@ describe(ApiKeyGuard.name, () => {
       });
     });
 
+    it('skips the checksum check for a cached key, which only a real key can be', () => {
+      cache.set(hashKey(key), stored());
+      const isWellFormed = jest.spyOn(KeyVault.prototype, 'isWellFormed');
+      try {
+        expect(guard.canActivate(context(request({ 'x-api-key': key })))).toBe(true);
+        expect(isWellFormed).not.toHaveBeenCalled();
+      } finally {
+        isWellFormed.mockRestore();
+      }
+    });
+
     it('looks up a key that is not cached, meters it once, and serves it from the cache next', async () => {
       findByHash.mockResolvedValue(stored());
       const first = guard.canActivate(context(request({ 'x-api-key': key })));

@@ -131,8 +131,13 @@ export class ApiKeyGuard implements CanActivate {
         CREDENTIAL_REFUSALS.get(credential.error) ?? new UnauthorizedException(credential.error)
       );
     }
+    const hash = this.vault.hash(credential.key);
+    // Only real keys are cached, so a cached one needs no shape or checksum check: that check
+    // is for the others, which it refuses before any database work.
+    const cached = this.cache.knownKey(hash);
+    if (cached !== undefined) return this.admit(request, cached, access);
     if (!this.vault.isWellFormed(credential.key)) throw REFUSALS.malformed;
-    const found = this.cache.find(this.vault.hash(credential.key));
+    const found = this.cache.find(hash);
     return found instanceof Promise
       ? found.then((stored) => this.admit(request, stored, access))
       : this.admit(request, found, access);

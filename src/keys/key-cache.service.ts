@@ -68,6 +68,11 @@ export class KeyCache {
     return this.loading.get(hash) ?? this.load(hash);
   }
 
+  /** The key cached under this hash, if any: only real keys are ever cached as known. */
+  knownKey(hash: string): KeyAccess | undefined {
+    return this.known.get(hash);
+  }
+
   /** The cached key, `null` for a hash known to be unknown, `undefined` when not cached. */
   get(hash: string): KeyAccess | null | undefined {
     const key = this.known.get(hash);
