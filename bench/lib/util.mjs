@@ -64,13 +64,19 @@ export async function request(port, method, path, options = {}) {
   } catch (error) {
     // A kept-alive socket the server closed while it sat idle (its keep-alive timeout is 5 s,
     // and a long seeding can keep the benchmark busy longer): the request never reached the
-    // server, so sending it again on a fresh socket is safe. Node's documented pattern.
+    // server, so sending it again on a fresh socket is safe. Node's documented pattern. A new
+    // connection, not the agent's next idle socket: that one sat idle as long, and is as stale.
     if (!error.reusedSocket || error.code !== 'ECONNRESET') throw error;
-    return requestOnce(port, method, path, options);
+    return requestOnce(port, method, path, { ...options, agent: false });
   }
 }
 
-function requestOnce(port, method, path, { headers = {}, body, timeoutMs = 60_000 } = {}) {
+function requestOnce(
+  port,
+  method,
+  path,
+  { headers = {}, body, timeoutMs = 60_000, agent: via = agent } = {},
+) {
   return new Promise((resolve, reject) => {
     const payload =
       body === undefined
@@ -83,7 +89,7 @@ function requestOnce(port, method, path, { headers = {}, body, timeoutMs = 60_00
         port,
         method,
         path,
-        agent,
+        agent: via,
         headers: {
           ...(payload
             ? { 'content-type': 'application/json', 'content-length': payload.length }
