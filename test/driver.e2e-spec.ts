@@ -122,3 +122,52 @@ for (const provider of providers()) {
     });
   });
 }
+
+describe('Prisma and the driver writing one SQLite file', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Strict metering: every request is a driver transaction, in the middle of the API's
+    // Prisma writes (nested creates, updates, deletes) on the other connection.
+    t = await startApp('sqlite', { env: { USAGE_FLUSH_INTERVAL_MS: '0' } });
+  });
+  afterAll(() => t.close());
+
+  it('lets key and account writes and strict-mode metering run together without an error', async () => {
+    const owner = await account(t.http);
+    const auth = { 'x-api-key': owner.masterKey };
+    let metered = 0;
+    let stop = false;
+    const meter = async () => {
+      while (!stop) {
+        await t.http.get('/1.0/me').set(auth).expect(200);
+        metered++;
+      }
+    };
+    const lifecycle = async (i: number) => {
+      const created = await t.http
+        .post('/1.0/keys')
+        .set(auth)
+        .send({ name: `k${i}` })
+        .expect(200);
+      const key = created.body.key as string;
+      await t.http
+        .patch(`/1.0/keys/${key}`)
+        .set(auth)
+        .send({ name: `r${i}` })
+        .expect(200);
+      await account(t.http);
+      await t.http.delete(`/1.0/keys/${key}`).set(auth).expect(200);
+    };
+    const meters = Array.from({ length: 8 }, meter);
+    for (let round = 0; round < 6; round++) {
+      await Promise.all(Array.from({ length: 5 }, (_, j) => lifecycle(round * 5 + j)));
+    }
+    stop = true;
+    await Promise.all(meters);
+    const me = await t.http.get('/1.0/me').set(auth).expect(200);
+    // Every request made with the master key is in its total, this one included: the metered
+    // ones and 3 per key (create, rename, delete). Strict mode wrote each before answering.
+    expect(metered).toBeGreaterThan(0);
+    expect(me.body.key.usageCount).toBe(metered + 6 * 5 * 3 + 1);
+  });
+});

@@ -94,7 +94,12 @@ describeEachDatabase('the flush write (UsageRepository.addUsage)', (ctx) => {
         ['no-such-key', usage(at, [[M0, 3, 3]])],
       ]),
     );
-    expect((await stored(prisma, kept)).minutes).toEqual([[M0, 2, 2]]);
+    expect(await stored(prisma, kept)).toEqual({
+      count: 2,
+      volume: 2,
+      lastUsedAt: new Date(at).toISOString(),
+      minutes: [[M0, 2, 2]],
+    });
     expect(
       await prisma.db.usageMinute.count({ where: { keyId: { in: [gone, 'no-such-key'] } } }),
     ).toBe(0);

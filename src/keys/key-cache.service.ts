@@ -95,7 +95,9 @@ export class KeyCache {
     const previous = this.known.peek(hash, { allowStale: true });
     const cached = previous !== undefined && sameAccess(previous, key) ? previous : key;
     this.known.set(hash, cached);
-    this.hashById.set(key.id, hash);
+    // A refresh brings a new string equal to the hash already held: the cache keeps its first
+    // one as the key, so keep that one here too, rather than a second copy (~80 bytes a key).
+    if (this.hashById.get(key.id) !== hash) this.hashById.set(key.id, hash);
     return cached;
   }
 

@@ -42,8 +42,10 @@ const SQLITE_LOCK_WAIT_MS = 5000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_TIMEOUT, ...). */
 function isBusy(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /**
@@ -54,7 +56,11 @@ function isBusy(error: unknown): boolean {
  */
 export class SqliteDriver implements Driver {
   private readonly db: BetterSqlite3.Database;
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  /** Prepared statements by SQL text: raw (rows as arrays) for reads, plain for writes. */
+  private readonly statements = {
+    raw: new Map<string, BetterSqlite3.Statement>(),
+    plain: new Map<string, BetterSqlite3.Statement>(),
+  };
   private readonly runAll: (steps: readonly WriteStep[]) => void;
 
   constructor(
@@ -111,11 +117,12 @@ export class SqliteDriver implements Driver {
   }
 
   private prepared(sql: string, raw: boolean): BetterSqlite3.Statement {
-    let statement = this.statements.get(sql);
+    const cache = raw ? this.statements.raw : this.statements.plain;
+    let statement = cache.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
       if (raw) statement.raw(true);
-      this.statements.set(sql, statement);
+      cache.set(sql, statement);
     }
     return statement;
   }

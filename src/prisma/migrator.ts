@@ -105,8 +105,9 @@ function useWal(db: BetterSqlite3.Database): void {
     try {
       if (db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline)
-        throw error;
+      const code = (error as { code?: unknown }).code;
+      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() > deadline) throw error;
       Atomics.wait(pause, 0, 0, 10 + Math.random() * 20);
       continue;
     }

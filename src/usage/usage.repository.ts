@@ -20,7 +20,8 @@ function timestamp(dialect: Dialect, ms: number): string {
 
 /**
  * The two statements of a flush. Usage of a key deleted meanwhile is dropped by the SQL itself
- * (EXISTS, and an UPDATE that finds no row). SQLite runs them once per row, prepared, inside
+ * (EXISTS, and an UPDATE that finds no row). On PostgreSQL a key deleted between the EXISTS and
+ * the foreign-key check fails the flush once; its counts go back and the next flush drops them. SQLite runs them once per row, prepared, inside
  * one synchronous transaction; PostgreSQL runs each once over arrays (unnest), so its text and
  * plan stay the same whatever the batch size.
  */
