@@ -88,7 +88,7 @@ export class EnvironmentVariables {
   KEY_CACHE_TTL_MS: number = 5000;
 
   /**
-   * The key cache's memory bound: at most this many keys (~300 bytes each on the heap) and, apart,
+   * The key cache's memory bound: at most this many keys (~360 bytes each on the heap) and, apart,
    * at most this many hashes remembered as unknown.
    */
   @IsOptional()
