@@ -2,7 +2,8 @@ import { PrismaService } from '../src/prisma/prisma.service';
 import { KeyUsage, MINUTE_MS } from '../src/usage/pending-usage';
 import { UsageRepository } from '../src/usage/usage.repository';
 import { describeEachDatabase } from './helpers/app';
-import { account, basic } from './helpers/factory';
+import { account } from './helpers/factory';
+import { createKey } from './helpers/optidash-fixtures';
 
 /** A fixed minute, far from now: nothing the app meters by itself lands near it. */
 const M0 = Math.floor(Date.UTC(2024, 4, 1, 9, 0) / MINUTE_MS);
@@ -21,22 +22,7 @@ describeEachDatabase('the flush write (UsageRepository.addUsage)', (ctx) => {
     const { http, app } = ctx();
     const owner = await account(http);
     const ids: string[] = [];
-    for (const name of names) {
-      await http
-        .post('/1.0/keys')
-        .set('Authorization', basic(owner.masterKey))
-        .send({ name })
-        .expect(200);
-    }
-    const listed = await http
-      .get('/1.0/keys')
-      .set('Authorization', basic(owner.masterKey))
-      .expect(200);
-    for (const name of names) {
-      ids.push(
-        (listed.body.keys as { id: string; name: string }[]).find((k) => k.name === name)!.id,
-      );
-    }
+    for (const name of names) ids.push((await createKey(http, owner.masterKey, name)).id);
     return { repository: app.get(UsageRepository), prisma: app.get(PrismaService), ids };
   };
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Pool } from 'pg';
 import type { DatabaseConfig } from '../config/config';
-import { sqliteDatabase } from './sqlite-driver';
+import { isSqliteBusy, sqliteDatabase } from './sqlite-driver';
 
 /**
  * SQL on the database driver itself, for the few hot paths where Prisma 6's query compiler
@@ -41,12 +41,6 @@ export function numberedPlaceholders(sql: string): string {
 const SQLITE_LOCK_WAIT_MS = 5000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_TIMEOUT, ...). */
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
 
 /**
  * A second connection on the same SQLite file: WAL lets it read while Prisma's connection
@@ -103,7 +97,7 @@ export class SqliteDriver implements Driver {
         this.runAll(steps);
         return;
       } catch (error) {
-        if (!isBusy(error) || performance.now() + wait > deadline) throw error;
+        if (!isSqliteBusy(error) || performance.now() + wait > deadline) throw error;
       } finally {
         this.db.pragma(`busy_timeout = ${SQLITE_LOCK_WAIT_MS}`);
       }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Client } from 'pg';
 import type { DatabaseConfig } from '../config/config';
-import { sqliteDatabase } from './sqlite-driver';
+import { isSqliteBusy, sqliteDatabase } from './sqlite-driver';
 
 /** Where `npm run db:migration` writes the SQL of each provider (same depth from src/ and dist/). */
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'prisma', 'migrations');
@@ -105,9 +105,7 @@ function useWal(db: BetterSqlite3.Database): void {
     try {
       if (db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-      if (!busy || Date.now() > deadline) throw error;
+      if (!isSqliteBusy(error) || Date.now() > deadline) throw error;
       Atomics.wait(pause, 0, 0, 10 + Math.random() * 20);
       continue;
     }

@@ -44,3 +44,9 @@ export function sqliteDatabase(): typeof BetterSqlite3 {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(SQLITE_DRIVER) as typeof BetterSqlite3;
 }
+
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_TIMEOUT, ...). */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
