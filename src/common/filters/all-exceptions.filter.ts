@@ -123,8 +123,12 @@ function unknownRoute(message: string): string {
  * (ECONNREFUSED, ECONNRESET, terminated connections) or SQLite locked by another process.
  */
 function fromDriver(error: unknown): ErrorEnvelope | null {
-  if (!(error instanceof Error)) return null;
-  const text = `${(error as { code?: unknown }).code ?? ''} ${error.message}`;
+  // Duck-typed, not `instanceof Error`: an error made by Node's own net module belongs to
+  // another realm than code run in a vm context (as Jest runs it), and fails that check.
+  if (typeof error !== 'object' || error === null) return null;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string') return null;
+  const text = `${typeof code === 'string' ? code : ''} ${message}`;
   const unavailable =
     /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|terminating connection|SQLITE_BUSY|database is locked|Can't reach database/i;
   return unavailable.test(text)
