@@ -74,7 +74,7 @@ for (const provider of providers()) {
     it('resolves a key by plaintext only within its account, with dates and big totals', async () => {
       const big = await newKey('big totals');
       const count = 2 ** 53 - 1;
-      const lastUsedAt = new Date('2026-01-02T03:04:05.678Z');
+      const lastUsedAt = new Date('2026-01-02T03:04:05.999Z');
       await prisma.db.apiKey.update({
         where: { id: big.id },
         data: { usageCount: BigInt(count), usageVolume: 5_000_000_000n, lastUsedAt },
@@ -89,9 +89,65 @@ for (const provider of providers()) {
         lastUsedAt,
       });
       expect(stored?.createdAt).toBeInstanceOf(Date);
+      // The driver's reading (dates as epoch ms in SQL) equals Prisma's, field for field.
+      const viaPrisma = await prisma.db.apiKey.findUniqueOrThrow({ where: { id: big.id } });
+      const expected = {
+        id: big.id,
+        accountId: owner.accountId,
+        name: 'big totals',
+        isMaster: false,
+        isActive: true,
+        createdAt: viaPrisma.createdAt,
+        updatedAt: viaPrisma.updatedAt,
+        lastUsedAt,
+        usageCount: count,
+        usageVolume: 5_000_000_000,
+        prefix: viaPrisma.prefix,
+        ciphertext: viaPrisma.ciphertext,
+      };
+      expect(stored).toStrictEqual(expected);
+      expect(await repository.findInAccount(owner.accountId, big.id)).toStrictEqual(expected);
+      const master = await repository.findInAccountByHash(
+        owner.accountId,
+        vault.hash(owner.masterKey),
+      );
+      expect(master).toMatchObject({ id: owner.masterKeyId, isMaster: true, isActive: true });
+
+      // lastUsedAt and the totals as the usage flush writes them (its own SQL, not Prisma's).
+      await t.http.get('/1.0/keys').set('Authorization', basic(owner.masterKey)).expect(200);
+      await t.app.get(UsageMeter).flush();
+      const flushed = await prisma.db.apiKey.findUniqueOrThrow({
+        where: { id: owner.masterKeyId },
+      });
+      expect(flushed.lastUsedAt).toBeInstanceOf(Date);
+      expect(await repository.findInAccount(owner.accountId, owner.masterKeyId)).toMatchObject({
+        lastUsedAt: flushed.lastUsedAt,
+        usageCount: Number(flushed.usageCount),
+        usageVolume: Number(flushed.usageVolume),
+      });
+
+      if (provider === 'sqlite') {
+        // Prisma's adapter can also store integer ms (timestampFormat: 'unixepoch-ms').
+        await prisma.db.$executeRawUnsafe(
+          'UPDATE api_keys SET updated_at = ? WHERE id = ?',
+          lastUsedAt.getTime(),
+          big.id,
+        );
+        expect(await repository.findInAccount(owner.accountId, big.id)).toMatchObject({
+          updatedAt: lastUsedAt,
+        });
+      }
+
+      const unused = await newKey('never used');
+      expect(await repository.findInAccount(owner.accountId, unused.id)).toMatchObject({
+        lastUsedAt: null,
+        usageCount: 0,
+        usageVolume: 0,
+      });
 
       const stranger = await account(t.http);
       expect(await repository.findInAccountByHash(stranger.accountId, big.hash)).toBeNull();
+      expect(await repository.findInAccount(stranger.accountId, big.id)).toBeNull();
       await t.http
         .get(`/1.0/keys/${big.key}`)
         .set('Authorization', basic(stranger.masterKey))
