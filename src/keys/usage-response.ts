@@ -30,10 +30,18 @@ class AsciiWriter {
   }
 
   /**
-   * Writes String(n). The loop touches no globals (Math, Number): under Jest's vm sandbox each
-   * global lookup is slow enough to make it several times slower.
+   * Writes String(n). The loops touch no globals (Math, Number): under Jest's vm sandbox each
+   * global lookup is slow enough to make them several times slower.
    */
   number(n: number): void {
+    // Counts and volumes of one bucket nearly always fit 31 bits: digits by integer division,
+    // not by `%` on a double (a call to fmod per digit), which took a quarter of a 90-day
+    // minute body's time.
+    const small = n | 0;
+    if (small === n && small >= 0) {
+      this.int31(small);
+      return;
+    }
     if (!(n >= 0 && n <= MAX_SAFE_INTEGER && n % 1 === 0)) {
       this.pos += this.buf.write(String(n), this.pos, 'latin1');
       return;
@@ -46,6 +54,19 @@ class AsciiWriter {
       const digit = n % 10;
       buf[at] = 48 + digit;
       n = (n - digit) / 10;
+    }
+    this.pos = end;
+  }
+
+  private int31(n: number): void {
+    let digits = 1;
+    for (let power = 10; power <= n; power *= 10) digits++;
+    const { buf } = this;
+    const end = this.pos + digits;
+    for (let at = end - 1; at >= this.pos; at--) {
+      const rest = (n / 10) | 0;
+      buf[at] = 48 + n - rest * 10;
+      n = rest;
     }
     this.pos = end;
   }
