@@ -59,6 +59,20 @@ describe(usageBody.name, () => {
     );
   });
 
+  it('writes counts at each edge of the digit and 31-bit boundaries as String() does', () => {
+    const edges = [0, 1, 9, 10, 99, 100, 999_999_999, 1e9, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 1e10];
+    const r = parseUsageRange(
+      { from: '2021-01-19T00:00:00Z', to: '2021-01-19T00:20:00Z', interval: 'minute' },
+      new Date('2021-01-20T00:00:00Z'),
+    );
+    const totals = new BucketTotals(r);
+    edges.forEach((n, i) => totals.add(totals.startOf(i), n, edges[edges.length - 1 - i]));
+    const points = totals.points();
+    expect(points.slice(0, edges.length).map((p) => p.count)).toEqual(edges);
+    expect(usageBody(totals).toString('latin1')).toBe(jsonOf(points));
+    expect(usageBody(totals, 'csv').toString('latin1')).toBe(csvOf(points));
+  });
+
   it('writes a range of one empty bucket with zeros', () => {
     const at = new Date('2021-01-19T10:00:00Z');
     const totals = new BucketTotals({ from: at, to: at, interval: 'day' });
