@@ -93,6 +93,26 @@ for (const provider of providers()) {
       expect(await names()).toEqual(['second']);
     });
 
+    if (provider === 'postgresql') {
+      it('survives the server ending the connection in the middle of a transaction', async () => {
+        // The backend ends itself: the step fails with the server's FATAL, then the socket closes
+        // while the client is still checked out of the pool, an 'error' event with no listener of
+        // the pool's on it. Unheard, that event would end the process (and fail this test).
+        await expect(
+          prisma.driver.transaction([
+            rename('never written'),
+            { sql: 'SELECT pg_terminate_backend(pg_backend_pid())', runs: [[]] },
+          ]),
+        ).rejects.toMatchObject({
+          message: expect.stringMatching(/terminating connection/) as unknown,
+        });
+        // Let the closed socket's events arrive, then write on a fresh connection.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await prisma.driver.transaction([rename('after the outage')]);
+        expect(await names()).toEqual(['after the outage']);
+      });
+    }
+
     if (provider === 'sqlite') {
       it('waits for a write lock held elsewhere without blocking the event loop', async () => {
         const other = new Database((t.config.database as { file: string }).file);

@@ -144,6 +144,11 @@ export class PostgresDriver implements Driver {
   async transaction(steps: readonly WriteStep[]): Promise<void> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: the server ending the connection
+    // mid-transaction (a restart, pg_terminate_backend) fails the query in flight and is then an
+    // 'error' event, which would end the process unheard. The client is dropped, not reused.
+    const onError = (error: Error) => (broken ??= error);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       for (const step of steps) {
@@ -159,6 +164,7 @@ export class PostgresDriver implements Driver {
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
       throw error;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
