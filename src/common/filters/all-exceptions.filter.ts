@@ -60,7 +60,7 @@ function fromHttpException(exception: HttpException): ErrorEnvelope {
 }
 
 /** Envelopes serialised once, for exceptions that are built once and thrown again and again. */
-const SERIALISED = new WeakMap<HttpException, Buffer>();
+const SERIALISED = new WeakMap<HttpException, { statusCode: number; bytes: Buffer }>();
 
 /**
  * Marks an exception that is built once and thrown on every request it refuses (the guard's
@@ -68,7 +68,8 @@ const SERIALISED = new WeakMap<HttpException, Buffer>();
  * are. A flood of bad keys is the one error path that must cost no more than a served request.
  */
 export function prebuilt<E extends HttpException>(exception: E): E {
-  SERIALISED.set(exception, Buffer.from(JSON.stringify(fromHttpException(exception))));
+  const body = fromHttpException(exception);
+  SERIALISED.set(exception, { statusCode: body.statusCode, bytes: Buffer.from(JSON.stringify(body)) });
   return exception;
 }
 
@@ -191,6 +192,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     // keymeter serves HTTP only; switchToHttp() would attach three new closures to the host.
     const response = host.getArgByIndex<Response>(1);
+    const serialised = SERIALISED.get(exception as HttpException);
+    if (serialised) {
+      this.writeSerialised(response, host.getArgByIndex<Request>(0), serialised);
+      return;
+    }
     const body = this.toEnvelope(exception);
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
@@ -200,16 +206,23 @@ export class AllExceptionsFilter implements ExceptionFilter {
       response.setHeader('WWW-Authenticate', challenge(host.getArgByIndex<Request>(0)));
     }
     if (response.headersSent) return;
-    const bytes = SERIALISED.get(exception as HttpException);
-    if (bytes) {
-      // What res.json() would send, minus the ETag: nobody revalidates a refusal.
-      response.statusCode = body.statusCode;
-      response.setHeader('Content-Type', 'application/json; charset=utf-8');
-      response.setHeader('Content-Length', bytes.length);
-      response.end(bytes);
-      return;
-    }
     response.status(body.statusCode).json(body);
+  }
+
+  /** What res.json() would send for a prebuilt refusal, minus the ETag: nobody revalidates one. */
+  private writeSerialised(
+    response: Response,
+    request: Request,
+    { statusCode, bytes }: { statusCode: number; bytes: Buffer },
+  ): void {
+    if (response.headersSent) return;
+    if (statusCode === HttpStatus.UNAUTHORIZED) {
+      response.setHeader('WWW-Authenticate', challenge(request));
+    }
+    response.statusCode = statusCode;
+    response.setHeader('Content-Type', 'application/json; charset=utf-8');
+    response.setHeader('Content-Length', bytes.length);
+    response.end(bytes);
   }
 
   private toEnvelope(exception: unknown): ErrorEnvelope {
