@@ -74,9 +74,16 @@ const principalOf = (req: Request): Principal | undefined =>
   (req as unknown as Record<string, Principal | undefined>)[PRINCIPAL];
 
 /** The exception the guard refuses with, thrown or rejected. */
+/** The guard's refusal, which must come as a rejected promise: see `refuse` in the guard. */
 async function refusal(run: () => unknown): Promise<{ status: number; message: string }> {
+  let result: unknown;
   try {
-    await run();
+    result = run();
+  } catch (error) {
+    throw new Error(`the guard threw instead of rejecting: ${String(error)}`);
+  }
+  try {
+    await result;
   } catch (error) {
     if (!(error instanceof HttpException)) throw error;
     return { status: error.getStatus(), message: error.message };
