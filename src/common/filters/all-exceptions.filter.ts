@@ -69,7 +69,10 @@ const SERIALISED = new WeakMap<HttpException, { statusCode: number; bytes: Buffe
  */
 export function prebuilt<E extends HttpException>(exception: E): E {
   const body = fromHttpException(exception);
-  SERIALISED.set(exception, { statusCode: body.statusCode, bytes: Buffer.from(JSON.stringify(body)) });
+  SERIALISED.set(exception, {
+    statusCode: body.statusCode,
+    bytes: Buffer.from(JSON.stringify(body)),
+  });
   return exception;
 }
 
