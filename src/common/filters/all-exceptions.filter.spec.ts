@@ -3,12 +3,17 @@ import { runInNewContext } from 'node:vm';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 
 /** What the filter wrote: status, headers and the JSON body. */
-function answer(exception: unknown) {
+function answer(exception: unknown, { headersSent = false } = {}) {
   const headers: Record<string, unknown> = {};
   const sent: { status?: number; body?: unknown } = {};
+  const logged: string[] = [];
   const response = {
-    headersSent: false,
-    setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = value),
+    headersSent,
+    setHeader(name: string, value: unknown) {
+      // As Node's response does once the headers are out.
+      if (headersSent) throw new Error('ERR_HTTP_HEADERS_SENT');
+      headers[name.toLowerCase()] = value;
+    },
     status(code: number) {
       sent.status = code;
       return this;
@@ -17,10 +22,12 @@ function answer(exception: unknown) {
   };
   const host = { getArgByIndex: (i: number) => (i === 0 ? { headers: {} } : response) };
   const filter = new AllExceptionsFilter();
-  // The 500 path logs the error; keep the test output clean.
-  (filter as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
+  // The 500 path logs the error: kept here, out of the test output.
+  (filter as unknown as { logger: { error: (line: string) => void } }).logger = {
+    error: (line) => logged.push(line),
+  };
   filter.catch(exception, host as unknown as ArgumentsHost);
-  return { ...sent, headers };
+  return { ...sent, headers, logged };
 }
 
 describe('AllExceptionsFilter and database errors from the drivers', () => {
@@ -37,6 +44,7 @@ describe('AllExceptionsFilter and database errors from the drivers', () => {
         message: 'the database is unavailable; try again shortly',
       },
       headers: { 'retry-after': '1' },
+      logged: [],
     });
   });
 
@@ -60,5 +68,17 @@ describe('AllExceptionsFilter and database errors from the drivers', () => {
     });
     expect(answer({ message: 42 }).status).toBe(500);
     expect(answer(null).status).toBe(500);
+  });
+
+  it('logs an error that comes after the headers went out, and writes nothing more', () => {
+    const result = answer(new Error('stream broke half-way'), { headersSent: true });
+    expect(result).toEqual({
+      headers: {},
+      logged: [expect.stringContaining('stream broke half-way')],
+    });
+    const unavailable = answer(Object.assign(new Error('x'), { code: 'ECONNRESET' }), {
+      headersSent: true,
+    });
+    expect(unavailable).toEqual({ headers: {}, logged: [] });
   });
 });

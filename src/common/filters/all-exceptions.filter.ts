@@ -200,7 +200,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.writeSerialised(response, host.getArgByIndex<Request>(0), serialised);
       return;
     }
-    const body = this.toEnvelope(exception);
+    const body = this.toEnvelope(exception); // logs what is unexpected, answered or not
+    // Once the headers are out (a stream that failed half-way), there is nothing left to send.
+    if (response.headersSent) return;
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     else if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE)
@@ -208,7 +210,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
       response.setHeader('WWW-Authenticate', challenge(host.getArgByIndex<Request>(0)));
     }
-    if (response.headersSent) return;
     response.status(body.statusCode).json(body);
   }
 
