@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { numberedPlaceholders } from '../src/prisma/driver';
+import { DatabaseDriver } from '../src/prisma/database-driver';
 import { PrismaService } from '../src/prisma/prisma.service';
 import { providers, startApp, TestApp } from './helpers/app';
 import { account, TestAccount } from './helpers/factory';
@@ -17,20 +18,22 @@ for (const provider of providers()) {
     let t: TestApp;
     let owner: TestAccount;
     let prisma: PrismaService;
+    let driver: DatabaseDriver;
     const sql = 'SELECT id, name, is_master FROM api_keys WHERE account_id = ? ORDER BY name';
 
     beforeAll(async () => {
       t = await startApp(provider);
       owner = await account(t.http);
       prisma = t.app.get(PrismaService);
+      driver = t.app.get(DatabaseDriver);
     });
     afterAll(() => t.close());
 
     it('returns rows as arrays in column order, and counts each read as one statement', async () => {
       const before = prisma.statements;
-      const rows = await prisma.driver.rows(sql, [owner.accountId]);
+      const rows = await driver.rows(sql, [owner.accountId]);
       expect(rows).toEqual([[owner.masterKeyId, 'master', provider === 'sqlite' ? 1 : true]]);
-      expect(await prisma.driver.rows(sql, ['no such account'])).toEqual([]);
+      expect(await driver.rows(sql, ['no such account'])).toEqual([]);
       expect(prisma.statements).toBe(before + 2);
     });
 
@@ -39,7 +42,7 @@ for (const provider of providers()) {
         where: { id: owner.masterKeyId },
         data: { name: 'renamed' },
       });
-      expect(await prisma.driver.rows(sql, [owner.accountId])).toEqual([
+      expect(await driver.rows(sql, [owner.accountId])).toEqual([
         [owner.masterKeyId, 'renamed', provider === 'sqlite' ? 1 : true],
       ]);
     });
@@ -55,8 +58,7 @@ for (const provider of providers()) {
       });
     }
 
-    const names = async () =>
-      (await prisma.driver.rows(sql, [owner.accountId])).map((row) => row[1]);
+    const names = async () => (await driver.rows(sql, [owner.accountId])).map((row) => row[1]);
     const rename = (name: string) => ({
       sql: 'UPDATE api_keys SET name = ? WHERE id = ?',
       runs: [[name, owner.masterKeyId]],
@@ -64,7 +66,7 @@ for (const provider of providers()) {
 
     it('commits every step of a transaction, each run once per parameter list', async () => {
       const before = prisma.statements;
-      await prisma.driver.transaction([
+      await driver.transaction([
         rename('first'),
         {
           sql: 'UPDATE api_keys SET usage_count = usage_count + ? WHERE id = ?',
@@ -82,14 +84,11 @@ for (const provider of providers()) {
 
     it('rolls back the steps already run when a later one fails', async () => {
       await expect(
-        prisma.driver.transaction([
-          rename('half done'),
-          { sql: 'UPDATE nope SET x = 1', runs: [[]] },
-        ]),
+        driver.transaction([rename('half done'), { sql: 'UPDATE nope SET x = 1', runs: [[]] }]),
       ).rejects.toMatchObject({ message: expect.stringMatching(/nope/) as unknown });
       expect(await names()).toEqual(['first']);
       // The connection is usable afterwards.
-      await prisma.driver.transaction([rename('second')]);
+      await driver.transaction([rename('second')]);
       expect(await names()).toEqual(['second']);
     });
 
@@ -99,7 +98,7 @@ for (const provider of providers()) {
         // while the client is still checked out of the pool, an 'error' event with no listener of
         // the pool's on it. Unheard, that event would end the process (and fail this test).
         await expect(
-          prisma.driver.transaction([
+          driver.transaction([
             rename('never written'),
             { sql: 'SELECT pg_terminate_backend(pg_backend_pid())', runs: [[]] },
           ]),
@@ -108,7 +107,7 @@ for (const provider of providers()) {
         });
         // Let the closed socket's events arrive, then write on a fresh connection.
         await new Promise((resolve) => setTimeout(resolve, 100));
-        await prisma.driver.transaction([rename('after the outage')]);
+        await driver.transaction([rename('after the outage')]);
         expect(await names()).toEqual(['after the outage']);
       });
     }
@@ -120,7 +119,7 @@ for (const provider of providers()) {
           other.prepare('BEGIN IMMEDIATE').run();
           let ticks = 0;
           const ticker = setInterval(() => ticks++, 5);
-          const writing = prisma.driver.transaction([rename('after the lock')]);
+          const writing = driver.transaction([rename('after the lock')]);
           await new Promise((resolve) => setTimeout(resolve, 100));
           expect(await names()).toEqual(['second']);
           other.prepare('COMMIT').run();
@@ -136,7 +135,7 @@ for (const provider of providers()) {
 
     it('rejects a bad statement instead of throwing synchronously', async () => {
       // The driver's error may come from another realm than Jest's: match its message.
-      await expect(prisma.driver.rows('SELECT nope FROM api_keys', [])).rejects.toMatchObject({
+      await expect(driver.rows('SELECT nope FROM api_keys', [])).rejects.toMatchObject({
         message: expect.stringMatching(/nope/) as unknown,
       });
     });

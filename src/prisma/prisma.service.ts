@@ -12,7 +12,8 @@ import type { Pool } from 'pg';
 import { PrismaClient as SqliteClient } from '../../prisma/generated/sqlite';
 import { PrismaClient as PostgresClient } from '../../prisma/generated/postgresql';
 import { APP_CONFIG, AppConfig, DatabaseConfig } from '../config/config';
-import { Driver, PostgresDriver, postgresPool, SqliteDriver } from './driver';
+import { DatabaseDriver } from './database-driver';
+import { postgresPool } from './driver';
 import { migrate } from './migrator';
 
 /**
@@ -66,28 +67,22 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   readonly dialect: Dialect;
   private readonly drains: (() => Promise<void>)[] = [];
   private readonly pool: Pool | undefined;
-  private sqlDriver: Driver | undefined;
   private statementCount = 0;
   private readonly countStatement = (): void => void this.statementCount++;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly driver: DatabaseDriver,
+  ) {
     this.dialect = config.database.provider;
-    if (config.database.provider === 'postgresql') {
-      this.pool = postgresPool(config.database);
-      this.sqlDriver = new PostgresDriver(this.pool, this.countStatement);
-    }
+    // One pool for Prisma's adapter and the driver.
+    if (config.database.provider === 'postgresql') this.pool = postgresPool(config.database);
     this.db = createClient(config.database, this.countStatement, this.pool);
   }
 
   /** Statements sent to the database since start: Prisma's and the driver's (/metrics). */
   get statements(): number {
     return this.statementCount;
-  }
-
-  /** Prepared statements on the driver, for hot paths only (see Driver). */
-  get driver(): Driver {
-    if (!this.sqlDriver) throw new Error('the database is not connected yet');
-    return this.sqlDriver;
   }
 
   async onModuleInit(): Promise<void> {
@@ -109,9 +104,8 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
       // WAL databases with NORMAL): one fsync per flush, or per request in strict mode, which
       // is what strict mode is for.
       await this.db.$executeRawUnsafe('PRAGMA synchronous = FULL');
-      // Opened after the migrations, so that a missing file is created by them, not by this.
-      this.sqlDriver = new SqliteDriver(database.file, this.countStatement);
     }
+    this.driver.open(database, this.pool, this.countStatement);
     this.logger.log(`Connected to ${this.describe()}`);
   }
 
@@ -124,7 +118,7 @@ export class PrismaService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     for (const drain of this.drains) await drain();
     await this.db.$disconnect();
-    await this.sqlDriver?.close();
+    await this.driver.close();
   }
 
   /** Where the data lives, without credentials (for logs and /health). */

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 import { STORED_UNIT_MINUTES, StoredUnit } from './buckets';
-import { KeyUsage, MINUTE_MS } from './pending-usage';
+import { KeyUsage } from './pending-usage';
+import { MINUTE_MS } from './time';
 import { parseStoredRows, StoredRows } from './stored-rows';
 
 /** The largest epoch minute the INTEGER column holds (year 6053); no usage lies beyond it. */
@@ -62,7 +64,10 @@ const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string }> = {
 
 @Injectable()
 export class UsageRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly driver: DatabaseDriver,
+  ) {}
 
   /**
    * Writes a batch of metered usage in one transaction: additive upserts of the minute buckets
@@ -71,7 +76,8 @@ export class UsageRepository {
    * concurrent flushes from several instances lock them in the same order.
    */
   async addUsage(batch: Map<string, KeyUsage>): Promise<void> {
-    const { dialect, driver } = this.prisma;
+    const { driver } = this;
+    const { dialect } = this.prisma;
     if (batch.size === 0) return;
     const ids = [...batch.keys()].sort();
     const minutes: [string, number, number, number][] = [];
@@ -116,11 +122,7 @@ export class UsageRepository {
     const size = STORED_UNIT_MINUTES[unit];
     const from = Math.floor(Math.min(fromMinute, MAX_MINUTE) / size);
     const to = Math.floor(Math.min(toMinute, MAX_MINUTE) / size);
-    const [row] = await this.prisma.driver.rows(STORED_SQL[this.prisma.dialect][unit], [
-      keyId,
-      from,
-      to,
-    ]);
+    const [row] = await this.driver.rows(STORED_SQL[this.prisma.dialect][unit], [keyId, from, to]);
     const text = row?.[0];
     return parseStoredRows(
       typeof text === 'string' ? text : '',

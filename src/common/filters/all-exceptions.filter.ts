@@ -7,8 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { Prisma as SqlitePrisma } from '../../../prisma/generated/sqlite';
-import { Prisma as PostgresPrisma } from '../../../prisma/generated/postgresql';
+import { databaseErrorAnswer } from '../../prisma/database-errors';
 
 /** The one shape of every error keymeter returns. */
 export interface ErrorEnvelope {
@@ -35,15 +34,6 @@ const REASONS: Record<number, string> = {
 
 export function envelope(statusCode: number, message: string | string[]): ErrorEnvelope {
   return { success: false, statusCode, error: REASONS[statusCode] ?? 'Error', message };
-}
-
-type KnownPrismaError = { code: string; meta?: Record<string, unknown> };
-
-function isKnownPrismaError(error: unknown): error is KnownPrismaError {
-  return (
-    error instanceof SqlitePrisma.PrismaClientKnownRequestError ||
-    error instanceof PostgresPrisma.PrismaClientKnownRequestError
-  );
 }
 
 /** The envelope of an HttpException: its status, and its message (or Nest's, reworded). */
@@ -76,9 +66,6 @@ export function prebuilt<E extends HttpException>(exception: E): E {
   return exception;
 }
 
-/** Prisma codes that mean "the database cannot be reached or is too busy right now". */
-const UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
-
 /**
  * The Basic challenge tells API clients how to send a key. Browsers answer it with their own
  * password dialog, which must not pop up over the dashboard when one of its scripted requests
@@ -90,21 +77,6 @@ function challenge(request: Request): string {
   return request.headers['x-requested-with'] === 'XMLHttpRequest'
     ? 'Session realm="keymeter"'
     : 'Basic realm="keymeter"';
-}
-
-/** Maps Prisma's request errors that callers can cause; anything else is a real 500. */
-function fromPrisma(error: KnownPrismaError): ErrorEnvelope | null {
-  if (UNAVAILABLE.has(error.code)) {
-    return envelope(503, 'the database is unavailable; try again shortly');
-  }
-  switch (error.code) {
-    case 'P2002':
-      return envelope(409, 'a record with these values already exists');
-    case 'P2025':
-      return envelope(404, 'not found');
-    default:
-      return null;
-  }
 }
 
 /**
@@ -120,24 +92,6 @@ function unknownRoute(message: string): string {
   if (!match) return message;
   const path = match[2].split('?')[0].replace(/[^/]{24,}/g, '…');
   return `no route matches ${match[1]} ${path}`;
-}
-
-/**
- * Connection failures that reach us from the drivers without a Prisma code: PostgreSQL gone
- * (ECONNREFUSED, ECONNRESET, terminated connections) or SQLite locked by another process.
- */
-function fromDriver(error: unknown): ErrorEnvelope | null {
-  // Duck-typed, not `instanceof Error`: an error made by Node's own net module belongs to
-  // another realm than code run in a vm context (as Jest runs it), and fails that check.
-  if (typeof error !== 'object' || error === null) return null;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof message !== 'string') return null;
-  const text = `${typeof code === 'string' ? code : ''} ${message}`;
-  const unavailable =
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|terminating connection|SQLITE_BUSY|database is locked|Can't reach database/i;
-  return unavailable.test(text)
-    ? envelope(503, 'the database is unavailable; try again shortly')
-    : null;
 }
 
 function isJson(text: string): boolean {
@@ -231,8 +185,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private toEnvelope(exception: unknown): ErrorEnvelope {
     if (exception instanceof HttpException) return fromHttpException(exception);
-    const mapped = isKnownPrismaError(exception) ? fromPrisma(exception) : fromDriver(exception);
-    if (mapped) return mapped;
+    const mapped = databaseErrorAnswer(exception);
+    if (mapped) return envelope(mapped.statusCode, mapped.message);
     this.logger.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
     );
