@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AccessModule } from './access/access.module';
+import { ApiKeyGuard } from './access/api-key.guard';
 import { AuthModule } from './auth/auth.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { ShutdownState } from './common/shutdown';
@@ -16,12 +19,15 @@ import { RadarModule } from './radar/radar.module';
     PrismaModule,
     CryptoModule,
     MetricsModule,
+    AccessModule,
     AuthModule,
     KeysModule,
     RadarModule,
     HealthModule,
     DashboardModule,
   ],
-  providers: [ShutdownState],
+  // The one global guard: deny by default. Here, where both the gate (access/) and the session
+  // authenticator (auth/) it asks are in scope.
+  providers: [ShutdownState, { provide: APP_GUARD, useClass: ApiKeyGuard }],
 })
 export class AppModule {}

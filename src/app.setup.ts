@@ -11,8 +11,8 @@ import {
   AllExceptionsFilter,
   bodyParserErrorHandler,
 } from './common/filters/all-exceptions.filter';
-import { recordBodyBytes } from './auth/request-bytes';
-import { SESSION_SCHEME } from './auth/access.decorator';
+import { recordBodyBytes } from './access/request-bytes';
+import { SESSION_SCHEME } from './access/access.decorator';
 import { SESSION_COOKIE } from './auth/session-cookie';
 import { bodyShapeGuard } from './common/body-shape';
 import { weakETag } from './common/etag';

@@ -1,5 +1,6 @@
 import { KeyVault } from '../src/common/crypto/key-vault.service';
-import { KeyCache } from '../src/keys/key-cache.service';
+import { KeyCache } from '../src/access/key-cache.service';
+import { KeyAccessRepository } from '../src/access/key-access.repository';
 import { KeysRepository } from '../src/keys/keys.repository';
 import { KeysService } from '../src/keys/keys.service';
 import { PrismaService } from '../src/prisma/prisma.service';
@@ -23,6 +24,7 @@ for (const provider of providers()) {
     let prisma: PrismaService;
     let cache: KeyCache;
     let repository: KeysRepository;
+    let access: KeyAccessRepository;
     let vault: KeyVault;
 
     /** A new (non-master) key of the owner, not yet looked up by anyone. */
@@ -45,6 +47,7 @@ for (const provider of providers()) {
       prisma = t.app.get(PrismaService);
       cache = t.app.get(KeyCache);
       repository = t.app.get(KeysRepository);
+      access = t.app.get(KeyAccessRepository);
       vault = t.app.get(KeyVault);
     });
     afterAll(() => t.close());
@@ -54,21 +57,21 @@ for (const provider of providers()) {
       await prisma.db.apiKey.update({ where: { id: plain.id }, data: { isActive: false } });
       const master = vault.hash(owner.masterKey);
 
-      expect(await repository.findByHash(plain.hash)).toStrictEqual({
+      expect(await access.findByHash(plain.hash)).toStrictEqual({
         id: plain.id,
         accountId: owner.accountId,
         name: 'plain',
         isMaster: false,
         isActive: false,
       });
-      expect(await repository.findByHash(master)).toStrictEqual({
+      expect(await access.findByHash(master)).toStrictEqual({
         id: owner.masterKeyId,
         accountId: owner.accountId,
         name: 'master',
         isMaster: true,
         isActive: true,
       });
-      expect(await repository.findByHash('0'.repeat(64))).toBeNull();
+      expect(await access.findByHash('0'.repeat(64))).toBeNull();
     });
 
     it('resolves a key by plaintext only within its account, with dates and big totals', async () => {
@@ -192,11 +195,11 @@ for (const provider of providers()) {
 
     it('does not let a lookup in flight during a deactivation answer later requests or re-cache the key', async () => {
       const raced = await newKey('raced');
-      const findByHash = repository.findByHash.bind(repository);
+      const findByHash = access.findByHash.bind(repository);
       const loaded = gate();
       const release = gate();
       let held = false;
-      const spy = jest.spyOn(repository, 'findByHash').mockImplementation(async (hash) => {
+      const spy = jest.spyOn(access, 'findByHash').mockImplementation(async (hash) => {
         const row = await findByHash(hash);
         if (hash === raced.hash && !held) {
           held = true;
@@ -236,10 +239,10 @@ for (const provider of providers()) {
 
     it('looks a key up again after it is deleted while a lookup of it is in flight', async () => {
       const doomed = await newKey('doomed');
-      const findByHash = repository.findByHash.bind(repository);
+      const findByHash = access.findByHash.bind(repository);
       const loaded = gate();
       const release = gate();
-      const spy = jest.spyOn(repository, 'findByHash').mockImplementation(async (hash) => {
+      const spy = jest.spyOn(access, 'findByHash').mockImplementation(async (hash) => {
         const row = await findByHash(hash);
         if (hash === doomed.hash) {
           loaded.open();
@@ -267,7 +270,7 @@ for (const provider of providers()) {
     it('passes a failed lookup to every request that waited for it, then tries again', async () => {
       const flaky = await newKey('flaky');
       const spy = jest
-        .spyOn(repository, 'findByHash')
+        .spyOn(access, 'findByHash')
         .mockRejectedValueOnce(new Error('connection reset'));
       try {
         const waiting = [cache.find(flaky.hash), cache.find(flaky.hash)];
@@ -362,9 +365,9 @@ for (const provider of providers()) {
       // shutdown, after $disconnect, the driver's reads' pool must not end the process.
       it('keeps running, and looks keys up on a new connection, even with Prisma disconnected', async () => {
         const owner = await account(t.http);
-        const repository = t.app.get(KeysRepository);
+        const access = t.app.get(KeyAccessRepository);
         const hash = t.app.get(KeyVault).hash(owner.masterKey);
-        expect(await repository.findByHash(hash)).toMatchObject({ id: owner.masterKeyId });
+        expect(await access.findByHash(hash)).toMatchObject({ id: owner.masterKeyId });
 
         const prisma = t.app.get(PrismaService);
         await prisma.db.$disconnect();
@@ -383,10 +386,10 @@ for (const provider of providers()) {
           await admin.end();
         }
         await new Promise((resolve) => setTimeout(resolve, 200));
-        expect(await repository.findByHash(hash)).toMatchObject({ id: owner.masterKeyId });
+        expect(await access.findByHash(hash)).toMatchObject({ id: owner.masterKeyId });
         await prisma.db.$connect();
 
-        expect(await repository.findByHash(hash)).toMatchObject({ id: owner.masterKeyId });
+        expect(await access.findByHash(hash)).toMatchObject({ id: owner.masterKeyId });
         await t.http.get('/1.0/me').set('Authorization', basic(owner.masterKey)).expect(200);
       });
     });

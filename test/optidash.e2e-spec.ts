@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type TestAgent from 'supertest/lib/agent';
 import { KeyVault } from '../src/common/crypto/key-vault.service';
-import { KeysRepository } from '../src/keys/keys.repository';
+import { KeyAccessRepository } from '../src/access/key-access.repository';
 import { KeysService } from '../src/keys/keys.service';
 import { UsageMeter } from '../src/usage/usage-meter.service';
 import { UsageRepository } from '../src/usage/usage.repository';
@@ -901,7 +901,7 @@ describeEachDatabase('the Optidash-compatible API', (ctx) => {
         const owner = await account(http);
         const key = await createKey(http, owner.masterKey, `raced ${what}`);
         const hash = app.get(KeyVault).hash(key.key);
-        const repository = app.get(KeysRepository);
+        const repository = app.get(KeyAccessRepository);
         const findByHash = repository.findByHash.bind(repository);
         const loaded = signal();
         const release = signal();

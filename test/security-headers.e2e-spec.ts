@@ -1,5 +1,5 @@
 import { KeyVault } from '../src/common/crypto/key-vault.service';
-import { KeysRepository } from '../src/keys/keys.repository';
+import { KeyAccessRepository } from '../src/access/key-access.repository';
 import { KeysService } from '../src/keys/keys.service';
 import { startApp, TestApp } from './helpers/app';
 
@@ -48,7 +48,7 @@ describe('security headers and CORS', () => {
   });
 
   it('refuses a flood of malformed and unknown keys with at most one lookup per unknown key', async () => {
-    const repository = closed.app.get(KeysRepository);
+    const repository = closed.app.get(KeyAccessRepository);
     const lookups = jest.spyOn(repository, 'findByHash');
     try {
       const { key } = closed.app.get(KeysService).newKey('never stored');

@@ -5,7 +5,7 @@ import {
   ApiCreatedResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Public } from '../common/decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 import { AccountsService } from './accounts.service';
 import { RegisterDto, RegisterResponseDto } from './dto/register.dto';
 

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { SessionAuthenticator } from '../access/session-authenticator';
 import { KeysModule } from '../keys/keys.module';
 import { AccountsRepository } from './accounts.repository';
 import { AccountsService } from './accounts.service';
-import { ApiKeyGuard } from './api-key.guard';
 import { AuthController } from './auth.controller';
+import { CookieSessions } from './cookie-sessions';
 import { SessionController } from './session.controller';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
@@ -17,8 +17,8 @@ import { SessionsService } from './sessions.service';
     AccountsService,
     SessionsRepository,
     SessionsService,
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: SessionAuthenticator, useClass: CookieSessions },
   ],
-  exports: [AccountsService],
+  exports: [AccountsService, SessionAuthenticator],
 })
 export class AuthModule {}

@@ -19,12 +19,12 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Public } from '../common/decorators/public.decorator';
-import { SignedIn } from './access.decorator';
+import { Public } from '../access/public.decorator';
+import { SignedIn } from '../access/access.decorator';
 import { SuccessDto } from '../keys/dto/key.dto';
 import { SessionResponseDto, SignInDto } from './dto/session.dto';
-import type { SessionPrincipal } from './principal';
-import { AuthPrincipal } from './principal.decorator';
+import type { SessionPrincipal } from '../access/principal';
+import { AuthPrincipal } from '../access/principal.decorator';
 import { clearSessionCookie, sessionTokenOf, setSessionCookie } from './session-cookie';
 import { SessionsService } from './sessions.service';
 

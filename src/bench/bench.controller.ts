@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { AnyKey } from '../auth/access.decorator';
-import { Public } from '../common/decorators/public.decorator';
+import { AnyKey } from '../access/access.decorator';
+import { Public } from '../access/public.decorator';
 import { PrismaService } from '../prisma/prisma.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 

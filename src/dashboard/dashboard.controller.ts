@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../common/decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 import { DashboardAssets } from './dashboard-assets';
 
 /**

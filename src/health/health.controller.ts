@@ -1,7 +1,7 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { Public } from '../common/decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 import { DatabaseHealthIndicator } from './database.health';
 
 @ApiTags('operations')

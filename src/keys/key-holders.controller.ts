@@ -1,15 +1,15 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AnyKey, MasterKey } from '../auth/access.decorator';
-import { AuthPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/principal';
+import { AnyKey, MasterKey } from '../access/access.decorator';
+import { AuthPrincipal } from '../access/principal.decorator';
+import type { Principal } from '../access/principal';
 import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
 import { MeResponseDto, VerifyKeyDto, VerifyResultDto } from './dto/verify.dto';
 import { KeysService } from './keys.service';
 import { VerifyService } from './verify.service';
-import { sendUsage } from './usage-response';
+import { sendUsage } from '../usage/usage-response';
 
 /** For key holders (their own key) and for internal services (verifying keys). */
 @ApiTags('key holders and services')

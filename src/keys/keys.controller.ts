@@ -21,15 +21,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { MasterKey } from '../auth/access.decorator';
-import { AuthPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/principal';
+import { MasterKey } from '../access/access.decorator';
+import { AuthPrincipal } from '../access/principal.decorator';
+import type { Principal } from '../access/principal';
 import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
 import { KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
 import { KeyListResponseDto, KeyResponseDto, SuccessDto } from './dto/key.dto';
 import { KeysService } from './keys.service';
-import { sendUsage } from './usage-response';
+import { sendUsage } from '../usage/usage-response';
 
 const KEY_PARAM = ApiParam({
   name: 'key',

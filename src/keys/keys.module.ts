@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { UsageModule } from '../usage/usage.module';
-import { KeyCache } from './key-cache.service';
+import { AccessModule } from '../access/access.module';
 import { KeyHoldersController } from './key-holders.controller';
 import { KeysController } from './keys.controller';
 import { KeysRepository } from './keys.repository';
@@ -8,9 +7,9 @@ import { KeysService } from './keys.service';
 import { VerifyService } from './verify.service';
 
 @Module({
-  imports: [UsageModule],
+  imports: [AccessModule],
   controllers: [KeysController, KeyHoldersController],
-  providers: [KeysRepository, KeysService, KeyCache, VerifyService],
-  exports: [KeysRepository, KeysService, KeyCache, UsageModule],
+  providers: [KeysRepository, KeysService, VerifyService],
+  exports: [KeysRepository, KeysService, AccessModule],
 })
 export class KeysModule {}

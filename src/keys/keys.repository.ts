@@ -1,17 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { KeyAccess, toKeyAccess } from '../access/key-access.repository';
+import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
-
-/**
- * What a request with the key needs to know to be let in: all that the key cache holds, so that
- * a cached key costs little memory and carries no totals or dates that would go stale.
- */
-export interface KeyAccess {
-  id: string;
-  accountId: string;
-  name: string;
-  isMaster: boolean;
-  isActive: boolean;
-}
 
 /** What a key is, as the rest of keymeter sees it: never its hash. */
 export interface StoredKey extends KeyAccess {
@@ -53,13 +43,6 @@ type Row = Omit<StoredKey, 'usageCount' | 'usageVolume'> & {
   usageVolume: bigint;
 };
 
-/**
- * The lookup of every key-cache miss, on the driver with a statement prepared once: through
- * Prisma's query compiler it costs ~100 times the CPU (docs/benchmarks.md, "Where the time goes").
- */
-const ACCESS_BY_HASH =
-  'SELECT id, account_id, name, is_master, is_active FROM api_keys WHERE hash = ?';
-
 /** Epoch ms of a SQLite DateTime: ISO-8601 text (Prisma's default) or integer ms. */
 const sqliteEpochMs = (column: string): string =>
   `CASE typeof(${column}) WHEN 'integer' THEN ${column}
@@ -97,19 +80,6 @@ const STORED_BY: Record<Dialect, { id: string; hash: string }> = {
   postgresql: storedBy('postgresql'),
 };
 
-/** Booleans are 0/1 on SQLite, true/false on PostgreSQL. */
-const isTrue = (value: unknown): boolean => value === true || value === 1;
-
-export function toKeyAccess([id, accountId, name, isMaster, isActive]: unknown[]): KeyAccess {
-  return {
-    id: id as string,
-    accountId: accountId as string,
-    name: name as string,
-    isMaster: isTrue(isMaster),
-    isActive: isTrue(isActive),
-  };
-}
-
 /**
  * A row of STORED_COLUMNS: the five columns of KeyAccess, then the rest. BIGINT and numeric come
  * back as strings on PostgreSQL.
@@ -137,13 +107,10 @@ export function toStoredKey(row: Row): StoredKey {
 
 @Injectable()
 export class KeysRepository {
-  constructor(private readonly prisma: PrismaService) {}
-
-  /** The hot path's lookup (every key-cache miss): see ACCESS_BY_HASH. */
-  async findByHash(hash: string): Promise<KeyAccess | null> {
-    const [row] = await this.prisma.driver.rows(ACCESS_BY_HASH, [hash]);
-    return row ? toKeyAccess(row) : null;
-  }
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly driver: DatabaseDriver,
+  ) {}
 
   /** The whole key with this hash, when it belongs to the account: see STORED_COLUMNS. */
   findInAccountByHash(accountId: string, hash: string): Promise<StoredKey | null> {
@@ -187,7 +154,7 @@ export class KeysRepository {
     accountId: string,
   ): Promise<StoredKey | null> {
     const sql = STORED_BY[this.prisma.dialect][by];
-    const [row] = await this.prisma.driver.rows(sql, [value, accountId]);
+    const [row] = await this.driver.rows(sql, [value, accountId]);
     return row ? fromStoredColumns(row) : null;
   }
 

@@ -8,7 +8,7 @@ import {
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageService } from '../usage/usage.service';
-import { KeyCache } from './key-cache.service';
+import { KeyCache } from '../access/key-cache.service';
 import { KeysRepository, NewKeyRecord, StoredKey } from './keys.repository';
 
 export const MASTER_KEY_NAME = 'master';

@@ -1,34 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { KeyVault } from '../common/crypto/key-vault.service';
-import { UsageMeter } from '../usage/usage-meter.service';
-import { KeyCache } from './key-cache.service';
-import type { KeyAccess } from './keys.repository';
-import type { VerifyResultDto } from './dto/verify.dto';
+import { AccessGate } from '../access/access-gate';
+import { Refusal } from '../access/refusal';
+import type { VerifyCode, VerifyResultDto } from './dto/verify.dto';
 
-/** Key verification for other services, on the same cache and meter as the guard. */
+/** Key verification for other services, through the same gate as every request. */
 @Injectable()
 export class VerifyService {
-  constructor(
-    private readonly vault: KeyVault,
-    private readonly cache: KeyCache,
-    private readonly meter: UsageMeter,
-  ) {}
+  constructor(private readonly gate: AccessGate) {}
 
   async verify(accountId: string, candidate: string, volume: number): Promise<VerifyResultDto> {
-    const key = await this.lookup(candidate);
-    if (!key || key.accountId !== accountId) {
+    const key = await this.gate.find({ key: candidate });
+    if (key instanceof Refusal || key.accountId !== accountId) {
       return { success: true, valid: false, code: 'NOT_FOUND', keyId: null, name: null };
     }
-    if (!key.isActive) {
-      return { success: true, valid: false, code: 'DISABLED', keyId: key.id, name: key.name };
+    const refusal = this.gate.refusalFor(key, 'any-key');
+    if (refusal) {
+      // Under 'any-key' a known key is refused only for what it is (deactivated, ...), whose
+      // codes are verify's own.
+      const code = refusal.code as VerifyCode;
+      return { success: true, valid: false, code, keyId: key.id, name: key.name };
     }
-    await this.meter.record(key.id, volume);
+    await this.gate.record(key.id, volume);
     return { success: true, valid: true, code: 'VALID', keyId: key.id, name: key.name };
-  }
-
-  /** The key with this plaintext: cached, and refused without I/O when malformed. */
-  async lookup(candidate: string): Promise<KeyAccess | null> {
-    if (!this.vault.isWellFormed(candidate)) return null;
-    return this.cache.find(this.vault.hash(candidate));
   }
 }

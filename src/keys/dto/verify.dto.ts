@@ -24,12 +24,13 @@ export class VerifyKeyDto {
 }
 
 export const VERIFY_CODES = ['VALID', 'NOT_FOUND', 'DISABLED'] as const;
+export type VerifyCode = (typeof VERIFY_CODES)[number];
 
 export class VerifyResultDto {
   success!: true;
   valid!: boolean;
   /** VALID, NOT_FOUND (unknown, malformed or another account's) or DISABLED. */
-  code!: (typeof VERIFY_CODES)[number];
+  code!: VerifyCode;
   keyId!: string | null;
   name!: string | null;
 }

@@ -3,24 +3,27 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
+import { SESSION_COOKIE } from '../auth/session-cookie';
+import { newSessionToken } from '../auth/session-token';
+import { ActiveSession, SessionsService } from '../auth/sessions.service';
+import { CookieSessions } from '../auth/cookie-sessions';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { hashKey } from '../common/crypto/key-crypto';
 import { generateKey } from '../common/crypto/key-format';
-import { Public } from '../common/decorators/public.decorator';
 import { APP_CONFIG, loadConfig } from '../config/config';
-import { KeyCache } from '../keys/key-cache.service';
-import { KeysRepository, StoredKey } from '../keys/keys.repository';
 import { PrismaService } from '../prisma/prisma.service';
 import { KeyUsage } from '../usage/pending-usage';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageRepository } from '../usage/usage.repository';
 import { AnyKey, MasterKey, SignedIn } from './access.decorator';
+import { AccessGate } from './access-gate';
 import { ApiKeyGuard } from './api-key.guard';
+import { KeyAccess, KeyAccessRepository } from './key-access.repository';
+import { KeyCache } from './key-cache.service';
 import type { Principal } from './principal';
 import { PRINCIPAL } from './principal.decorator';
-import { SESSION_COOKIE } from './session-cookie';
-import { newSessionToken } from './session-token';
-import { ActiveSession, SessionsService } from './sessions.service';
+import { Public } from './public.decorator';
+import { SessionAuthenticator } from './session-authenticator';
 
 class Routes {
   @Public() open(): void {}
@@ -39,20 +42,13 @@ class GuardedSharedRoutes extends SharedRoutes {}
 
 const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
-function stored(key: Partial<StoredKey> = {}): StoredKey {
+function stored(key: Partial<KeyAccess> = {}): KeyAccess {
   return {
     id: 'key-1',
     accountId: 'account-1',
     name: 'hot',
     isMaster: false,
     isActive: true,
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    lastUsedAt: null,
-    usageCount: 0,
-    usageVolume: 0,
-    prefix: 'km_abcd',
-    ciphertext: null,
     ...key,
   };
 }
@@ -97,16 +93,16 @@ describe(ApiKeyGuard.name, () => {
   let cache: KeyCache;
   let meter: UsageMeter;
   let reflector: Reflector;
-  let findByHash: jest.Mock<Promise<StoredKey | null>, [string]>;
+  let findByHash: jest.Mock<Promise<KeyAccess | null>, [string]>;
   let addUsage: jest.Mock<Promise<void>, [Map<string, KeyUsage>]>;
   let findSession: jest.Mock<Promise<ActiveSession | null>, [unknown]>;
   let close: () => Promise<void>;
 
   async function build(env: Record<string, string> = {}): Promise<void> {
-    findByHash = jest.fn<Promise<StoredKey | null>, [string]>(() => Promise.resolve(null));
+    findByHash = jest.fn<Promise<KeyAccess | null>, [string]>(() => Promise.resolve(null));
     addUsage = jest.fn<Promise<void>, [Map<string, KeyUsage>]>(() => Promise.resolve());
     findSession = jest.fn<Promise<ActiveSession | null>, [unknown]>(() => Promise.resolve(null));
-    const keys: Pick<KeysRepository, 'findByHash'> = { findByHash };
+    const keys: Pick<KeyAccessRepository, 'findByHash'> = { findByHash };
     const usage: Pick<UsageRepository, 'addUsage'> = { addUsage };
     const prisma: Pick<PrismaService, 'beforeDisconnect'> = { beforeDisconnect: () => undefined };
     const sessions: Pick<SessionsService, 'find' | 'csrfMatches'> = {
@@ -120,8 +116,15 @@ describe(ApiKeyGuard.name, () => {
         KeyVault,
         KeyCache,
         UsageMeter,
+        {
+          provide: AccessGate,
+          inject: [KeyVault, KeyCache, UsageMeter],
+          useFactory: (vault: KeyVault, keyCache: KeyCache, usageMeter: UsageMeter) =>
+            new AccessGate(vault, keyCache, usageMeter),
+        },
+        { provide: SessionAuthenticator, useClass: CookieSessions },
         { provide: APP_CONFIG, useValue: loadConfig({ KEY_STORAGE: 'hashed', ...env }) },
-        { provide: KeysRepository, useValue: keys },
+        { provide: KeyAccessRepository, useValue: keys },
         { provide: UsageRepository, useValue: usage },
         { provide: PrismaService, useValue: prisma },
         { provide: SessionsService, useValue: sessions },

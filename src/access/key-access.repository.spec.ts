@@ -1,4 +1,4 @@
-import { toKeyAccess } from './keys.repository';
+import { toKeyAccess } from './key-access.repository';
 
 describe(toKeyAccess.name, () => {
   const id = '6f1c2a9e-0d7b-4a53-9b1e-2f8c7d6e5a41';

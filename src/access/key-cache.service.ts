@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, AppConfig } from '../config/config';
-import { KeyAccess, KeysRepository } from './keys.repository';
+import { KeyAccess, KeyAccessRepository } from './key-access.repository';
 
 /** How long an unknown hash is remembered as unknown: short, so a key made elsewhere works soon. */
 const NEGATIVE_TTL_MS = 1000;
@@ -37,7 +37,7 @@ export class KeyCache {
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly keys: KeysRepository,
+    private readonly keys: KeyAccessRepository,
   ) {
     this.known = new LRUCache({
       max: config.keyCacheMax,

@@ -1,0 +1,87 @@
+import type { IncomingMessage } from 'node:http';
+import { KeyVault } from '../common/crypto/key-vault.service';
+import { UsageMeter } from '../usage/usage-meter.service';
+import type { Credential } from './credentials';
+import type { KeyAccess } from './key-access.repository';
+import { KeyCache } from './key-cache.service';
+import type { KeyPrincipal } from './principal';
+import { CREDENTIAL_REFUSALS, Refusal, REFUSALS } from './refusal';
+import { requestBodyBytes } from './request-bytes';
+
+/** Which keys an entrance takes: only the account's master key, or any active key. */
+export type KeyRule = 'master' | 'any-key';
+
+/** What the gate answers; synchronous whenever it can be (a cached key, buffered metering). */
+export type Admission<T> = T | Refusal | Promise<T | Refusal>;
+
+/**
+ * The request gate, free of the framework: credentials in, a principal or a refusal out, and
+ * the use recorded. The global guard, /1.0/verify and any other entrance that admits requests
+ * with a key ask it, so that a rule added here (expiry, limits) holds at every one of them.
+ *
+ * It runs on every request: a cached key costs no promise, a refusal is a value, not a throw.
+ */
+export class AccessGate {
+  constructor(
+    private readonly vault: KeyVault,
+    private readonly cache: KeyCache,
+    private readonly meter: UsageMeter,
+  ) {}
+
+  /** Admits a request carrying `credential` under `rule`, and meters its body against the key. */
+  admit(credential: Credential, rule: KeyRule, request: IncomingMessage): Admission<KeyPrincipal> {
+    const found = this.find(credential);
+    return found instanceof Promise
+      ? found.then((key) => this.admitKey(key, rule, request))
+      : this.admitKey(found, rule, request);
+  }
+
+  /** The key the credential names, or why there is none. Looks at the database only on a miss. */
+  find(credential: Credential): Admission<KeyAccess> {
+    if (credential === null) return REFUSALS.noKey;
+    if ('error' in credential) {
+      return CREDENTIAL_REFUSALS.get(credential.error) ?? REFUSALS.malformed;
+    }
+    const hash = this.vault.hash(credential.key);
+    // Only real keys are cached, so a cached one needs no shape or checksum check: that check
+    // is for the others, which it refuses before any database work.
+    const cached = this.cache.knownKey(hash);
+    if (cached !== undefined) return cached;
+    if (!this.vault.isWellFormed(credential.key)) return REFUSALS.malformed;
+    const found = this.cache.find(hash);
+    return found instanceof Promise ? found.then(orUnknown) : orUnknown(found);
+  }
+
+  /** Why this key may not be used under `rule` now, or null when it may. */
+  refusalFor(key: KeyAccess, rule: KeyRule): Refusal | null {
+    if (!key.isActive) return REFUSALS.deactivated;
+    if (rule === 'master' && !key.isMaster) return REFUSALS.notMaster;
+    return null;
+  }
+
+  /** Records one use of the key; a promise only in strict mode (written before it resolves). */
+  record(keyId: string, volume: number): Promise<void> | undefined {
+    return this.meter.record(keyId, volume);
+  }
+
+  private admitKey(
+    key: KeyAccess | Refusal,
+    rule: KeyRule,
+    request: IncomingMessage,
+  ): Admission<KeyPrincipal> {
+    if (key instanceof Refusal) return key;
+    const refusal = this.refusalFor(key, rule);
+    if (refusal) return refusal;
+    const principal: KeyPrincipal = {
+      kind: 'key',
+      accountId: key.accountId,
+      keyId: key.id,
+      keyName: key.name,
+      isMaster: key.isMaster,
+    };
+    const write = this.record(key.id, requestBodyBytes(request));
+    return write ? write.then(() => principal) : principal;
+  }
+}
+
+const orUnknown = (key: KeyAccess | null): KeyAccess | Refusal => key ?? REFUSALS.unknown;

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { KeyVault } from '../common/crypto/key-vault.service';
+import { UsageMeter } from '../usage/usage-meter.service';
+import { UsageModule } from '../usage/usage.module';
+import { AccessGate } from './access-gate';
+import { KeyAccessRepository } from './key-access.repository';
+import { KeyCache } from './key-cache.service';
+
+/**
+ * The request gate: the key cache, its one query and AccessGate. The global guard that puts it
+ * in front of every route is registered by AppModule, next to the session authenticator it also
+ * needs (from auth/), so that access/ imports no feature above it.
+ */
+@Module({
+  imports: [UsageModule],
+  providers: [
+    KeyAccessRepository,
+    KeyCache,
+    {
+      provide: AccessGate,
+      inject: [KeyVault, KeyCache, UsageMeter],
+      useFactory: (vault: KeyVault, cache: KeyCache, meter: UsageMeter) =>
+        new AccessGate(vault, cache, meter),
+    },
+  ],
+  exports: [AccessGate, KeyCache, UsageModule],
+})
+export class AccessModule {}

@@ -1,0 +1,34 @@
+import { CREDENTIAL_ERRORS } from './credentials';
+
+/**
+ * Why a request is not let in: an HTTP status, a stable code (the envelope's and verify's) and
+ * a message that says what to fix. Plain data, built once per reason: the guard, /1.0/verify
+ * and any other entrance turn the same refusal into their own answer.
+ */
+export class Refusal {
+  constructor(
+    readonly status: 401 | 403,
+    readonly code: string,
+    readonly message: string,
+  ) {}
+}
+
+export const REFUSALS = {
+  noKey: new Refusal(
+    401,
+    'NO_KEY',
+    'an API key is required: send it as Authorization: Basic (curl -u KEY:), Bearer, or x-api-key',
+  ),
+  malformed: new Refusal(401, 'MALFORMED', 'the API key is malformed or its checksum is wrong'),
+  unknown: new Refusal(401, 'NOT_FOUND', 'the API key is not valid'),
+  deactivated: new Refusal(401, 'DISABLED', 'the API key is deactivated'),
+  notMaster: new Refusal(403, 'NOT_MASTER', 'this route needs the account master key'),
+} as const;
+
+/** A refusal for each reason the credential headers cannot be read. */
+export const CREDENTIAL_REFUSALS: ReadonlyMap<string, Refusal> = new Map(
+  Object.values(CREDENTIAL_ERRORS).map((message) => [
+    message,
+    new Refusal(401, 'BAD_CREDENTIALS', message),
+  ]),
+);
