@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { PrismaService } from '../src/prisma/prisma.service';
-import { BucketRow, Interval, zeroFill } from '../src/usage/buckets';
+import type { Interval } from '../src/usage/usage-range';
+import { BucketRow, zeroFill } from './helpers/usage-points';
 import { UsageMeter } from '../src/usage/usage-meter.service';
 import { Provider, providers, startApp, TestApp } from './helpers/app';
 import { account, basic, TestAccount } from './helpers/factory';

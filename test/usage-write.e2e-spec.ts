@@ -1,5 +1,6 @@
 import { PrismaService } from '../src/prisma/prisma.service';
-import { KeyUsage, MINUTE_MS } from '../src/usage/pending-usage';
+import { KeyUsage } from '../src/usage/pending-usage';
+import { MINUTE_MS } from '../src/usage/time';
 import { UsageRepository } from '../src/usage/usage.repository';
 import { describeEachDatabase } from './helpers/app';
 import { account } from './helpers/factory';

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { AccountsService } from '../auth/accounts.service';
 import { CredentialsDto } from '../auth/dto/register.dto';
-import { Public } from '../common/decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 import {
   GenerateKeyDto,
   GenerateResponseDto,

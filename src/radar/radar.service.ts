@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { KeysService, KeyView } from '../keys/keys.service';
-import { computeAnalytics, UsageAnalytics } from '../usage/analytics';
+import { computeAnalytics, UsageAnalytics } from './analytics';
 import type { GeneratedKeyDto } from './dto/radar.dto';
 
 /** The Radar document's operations, on the shared keys service. */

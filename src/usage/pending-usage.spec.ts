@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { KeyUsage, MINUTE_MS, PendingUsage } from './pending-usage';
+import { KeyUsage, PendingUsage } from './pending-usage';
+import { MINUTE_MS } from './time';
 
 const T0 = Date.UTC(2024, 0, 15, 10, 0, 0);
 const minuteOf = (ms: number) => Math.floor(ms / MINUTE_MS);

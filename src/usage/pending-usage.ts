@@ -1,3 +1,5 @@
+import { MINUTE_MS } from './time';
+
 /**
  * Usage counted in memory and not yet written: per key, its totals and per-minute buckets.
  * Pure data structure (no I/O) so that the metering arithmetic is unit-tested on its own.
@@ -15,8 +17,6 @@ export interface KeyUsage {
   /** Epoch minute → usage in that minute. */
   minutes: Map<number, MinuteUsage>;
 }
-
-export const MINUTE_MS = 60_000;
 
 export class PendingUsage {
   private keys = new Map<string, KeyUsage>();

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { APP_CONFIG, loadConfig } from '../config/config';
 import { PrismaService } from '../prisma/prisma.service';
-import { KeyUsage, MINUTE_MS } from './pending-usage';
+import { KeyUsage } from './pending-usage';
+import { MINUTE_MS } from './time';
 import { nextFlushDelay, UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
 

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { PrismaService } from '../prisma/prisma.service';
-import { MINUTE_MS, PendingUsage } from './pending-usage';
+import { PendingUsage } from './pending-usage';
+import { MINUTE_MS } from './time';
 import { ReadWriteGate } from './read-write-gate';
 import { UsageRepository } from './usage.repository';
 

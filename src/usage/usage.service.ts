@@ -1,12 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import {
-  BucketTotals,
-  minuteRange,
-  parseUsageRange,
-  storedUnit,
-  UsageRange,
-  UsageRangeError,
-} from './buckets';
+import { BucketTotals, minuteRange, storedUnit } from './buckets';
+import { parseUsageRange, UsageRange, UsageRangeError } from './usage-range';
 import { UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
 

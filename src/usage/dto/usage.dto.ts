@@ -1,5 +1,5 @@
 import { IsIn, IsOptional, IsString } from 'class-validator';
-import { INTERVALS } from '../buckets';
+import { INTERVALS } from '../usage-range';
 
 export class UsageQueryDto {
   /**
