@@ -1,9 +1,4 @@
-import {
-  BadRequestException,
-  INestApplication,
-  ValidationError,
-  ValidationPipe,
-} from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
@@ -18,18 +13,8 @@ import { bodyShapeGuard } from './common/body-shape';
 import { weakETag } from './common/etag';
 import { documentErrorEnvelope } from './common/openapi';
 import { ShutdownState } from './common/shutdown';
+import { validationPipe } from './common/validation';
 import { APP_CONFIG, AppConfig } from './config/config';
-
-function flatten(errors: ValidationError[], parent = ''): string[] {
-  return errors.flatMap((error) => {
-    const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      // class-validator names the property itself; nested ones get their full path.
-      parent ? `${path}: ${message}` : message,
-    );
-    return [...own, ...flatten(error.children ?? [], path)];
-  });
-}
 
 /**
  * Everything between "the module graph exists" and "listen": the request pipeline, errors,
@@ -57,16 +42,7 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   app.use(bodyParserErrorHandler);
   app.use(bodyShapeGuard);
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      // One message per bad field: the first rule it breaks is the one to fix.
-      stopAtFirstError: true,
-      exceptionFactory: (errors) => new BadRequestException(flatten(errors)),
-    }),
-  );
+  app.useGlobalPipes(validationPipe());
   // useProcessExit: exit with code 0 after a clean shutdown instead of re-raising the signal.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 

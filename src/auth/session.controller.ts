@@ -21,7 +21,7 @@ import {
 import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator';
 import { SignedIn } from '../access/access.decorator';
-import { SuccessDto } from '../keys/dto/key.dto';
+import { SuccessDto } from '../common/dto/success.dto';
 import { SessionResponseDto, SignInDto } from './dto/session.dto';
 import type { SessionPrincipal } from '../access/principal';
 import { AuthPrincipal } from '../access/principal.decorator';

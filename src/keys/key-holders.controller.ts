@@ -9,7 +9,6 @@ import { UsageService } from '../usage/usage.service';
 import { MeResponseDto, VerifyKeyDto, VerifyResultDto } from './dto/verify.dto';
 import { KeysService } from './keys.service';
 import { VerifyService } from './verify.service';
-import { sendUsage } from '../usage/usage-response';
 
 /** For key holders (their own key) and for internal services (verifying keys). */
 @ApiTags('key holders and services')
@@ -47,8 +46,7 @@ export class KeyHoldersController {
     @Query() query: UsageQueryDto,
     @Res() res: Response,
   ): Promise<void> {
-    const range = this.usage.range(query);
-    sendUsage(res, await this.usage.series(principal.keyId, range), query.format);
+    await this.usage.respond(res, principal.keyId, query);
   }
 
   /**

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Delete,
@@ -10,6 +11,7 @@ import {
   Put,
   Query,
   Res,
+  Type,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -27,14 +29,30 @@ import type { Principal } from '../access/principal';
 import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
 import { KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
-import { KeyListResponseDto, KeyResponseDto, SuccessDto } from './dto/key.dto';
+import { SuccessDto } from '../common/dto/success.dto';
+import { KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
 import { KeysService } from './keys.service';
-import { sendUsage } from '../usage/usage-response';
 
 const KEY_PARAM = ApiParam({
   name: 'key',
   description: 'The API key itself, or its id (uuid). Keys of other accounts are 404.',
 });
+
+const NAME_TAKEN = ApiConflictResponse({
+  description: 'A key with this name already exists in the account.',
+});
+
+/**
+ * The OpenAPI of a route: its success answer, the `:key` parameter of a route on one key, and
+ * the 409 of a route that names a key. Applied in the order stacked decorators would be.
+ */
+function Answers(ok: Type<unknown>, { onKey = false, names = false } = {}): MethodDecorator {
+  return applyDecorators(
+    ...(names ? [NAME_TAKEN] : []),
+    ApiOkResponse({ type: ok }),
+    ...(onKey ? [KEY_PARAM] : []),
+  );
+}
 
 /** The Optidash-compatible provisioning API (`/1.0/keys`), master key only. */
 @ApiTags('keys (Optidash-compatible)')
@@ -52,7 +70,7 @@ export class KeysController {
 
   /** The account's keys with their usage totals. */
   @Get()
-  @ApiOkResponse({ type: KeyListResponseDto })
+  @Answers(KeyListResponseDto)
   async list(@AuthPrincipal() principal: Principal): Promise<KeyListResponseDto> {
     return { success: true, keys: await this.keys.list(principal.accountId) };
   }
@@ -60,8 +78,7 @@ export class KeysController {
   /** Adds a key. The name must be unique within the account. */
   @Post()
   @HttpCode(200)
-  @ApiOkResponse({ type: KeyCreatedDto })
-  @ApiConflictResponse({ description: 'A key with this name already exists in the account.' })
+  @Answers(KeyCreatedDto, { names: true })
   async create(
     @AuthPrincipal() principal: Principal,
     @Body() body: KeyNameDto,
@@ -72,9 +89,7 @@ export class KeysController {
 
   /** Renames a key. */
   @Put(':key')
-  @KEY_PARAM
-  @ApiOkResponse({ type: KeyCreatedDto })
-  @ApiConflictResponse({ description: 'A key with this name already exists in the account.' })
+  @Answers(KeyCreatedDto, { onKey: true, names: true })
   async rename(
     @AuthPrincipal() principal: Principal,
     @Param('key') ref: string,
@@ -86,8 +101,7 @@ export class KeysController {
 
   /** Renames, deactivates or activates a key. The master key cannot be deactivated. */
   @Patch(':key')
-  @KEY_PARAM
-  @ApiOkResponse({ type: KeyResponseDto })
+  @Answers(KeyResponseDto, { onKey: true })
   @ApiBadRequestResponse({
     description: 'Invalid fields, or an attempt to deactivate the master key.',
   })
@@ -102,8 +116,7 @@ export class KeysController {
 
   /** Deletes a key and its usage. The master key cannot be deleted. */
   @Delete(':key')
-  @KEY_PARAM
-  @ApiOkResponse({ type: SuccessDto })
+  @Answers(SuccessDto, { onKey: true })
   async remove(
     @AuthPrincipal() principal: Principal,
     @Param('key') ref: string,
@@ -118,9 +131,8 @@ export class KeysController {
    * last holds `to`; the range may span at most 92 days. `format=csv` returns CSV.
    */
   @Get(':key')
-  @KEY_PARAM
+  @Answers(UsageResponseDto, { onKey: true })
   @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: UsageResponseDto })
   @ApiBadRequestResponse({
     description: 'A bad from, to, interval or format, or a range over 92 days.',
   })
@@ -130,8 +142,10 @@ export class KeysController {
     @Query() query: UsageQueryDto,
     @Res() res: Response,
   ): Promise<void> {
-    const range = this.usage.range(query);
-    const key = await this.keys.resolve(principal.accountId, ref);
-    sendUsage(res, await this.usage.series(key.id, range), query.format);
+    await this.usage.respond(
+      res,
+      async () => (await this.keys.resolve(principal.accountId, ref)).id,
+      query,
+    );
   }
 }

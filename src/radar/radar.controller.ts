@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiCreatedResponse,
@@ -7,8 +7,9 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AccountsService } from '../auth/accounts.service';
+import type { StoredAccount } from '../auth/accounts.repository';
 import { CredentialsDto } from '../auth/dto/register.dto';
+import { PasswordAccess, PasswordAccount } from '../auth/password-account';
 import { Public } from '../access/public.decorator';
 import {
   GenerateKeyDto,
@@ -30,17 +31,17 @@ import { RadarService } from './radar.service';
 @ApiBadRequestResponse({ description: 'A missing or invalid field; the message says which.' })
 @ApiTooManyRequestsResponse({ description: 'Too many failed attempts; see Retry-After.' })
 export class RadarController {
-  constructor(
-    private readonly accounts: AccountsService,
-    private readonly radar: RadarService,
-  ) {}
+  constructor(private readonly radar: RadarService) {}
 
   /** Creates a key. */
   @Post('generate')
   @HttpCode(201)
   @ApiCreatedResponse({ type: GenerateResponseDto })
-  async generate(@Body() body: GenerateKeyDto, @Ip() ip: string): Promise<GenerateResponseDto> {
-    const account = await this.accounts.authenticate(body.email, body.password, ip);
+  @PasswordAccess(GenerateKeyDto)
+  async generate(
+    @Body() body: GenerateKeyDto,
+    @PasswordAccount() account: StoredAccount,
+  ): Promise<GenerateResponseDto> {
     return { success: true, data: await this.radar.generate(account.id, body.name) };
   }
 
@@ -48,8 +49,11 @@ export class RadarController {
   @Post('getApiKeys')
   @HttpCode(200)
   @ApiOkResponse({ type: GetApiKeysResponseDto })
-  async getApiKeys(@Body() body: CredentialsDto, @Ip() ip: string): Promise<GetApiKeysResponseDto> {
-    const account = await this.accounts.authenticate(body.email, body.password, ip);
+  @PasswordAccess(CredentialsDto)
+  async getApiKeys(
+    @Body() _credentials: CredentialsDto,
+    @PasswordAccount() account: StoredAccount,
+  ): Promise<GetApiKeysResponseDto> {
     return { success: true, data: { apiKeys: await this.radar.list(account.id) } };
   }
 
@@ -60,11 +64,11 @@ export class RadarController {
   @Post('usageAnalytics')
   @HttpCode(200)
   @ApiOkResponse({ type: UsageAnalyticsResponseDto })
+  @PasswordAccess(UsageAnalyticsDto)
   async usageAnalytics(
     @Body() body: UsageAnalyticsDto,
-    @Ip() ip: string,
+    @PasswordAccount() account: StoredAccount,
   ): Promise<UsageAnalyticsResponseDto> {
-    const account = await this.accounts.authenticate(body.email, body.password, ip);
     return { success: true, data: await this.radar.analytics(account.id, body.apiKeyId) };
   }
 }

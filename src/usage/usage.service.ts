@@ -1,6 +1,8 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
+import type { Response } from 'express';
 import { BucketTotals, minuteRange, storedUnit } from './buckets';
 import { parseUsageRange, UsageRange, UsageRangeError } from './usage-range';
+import { sendUsage } from './usage-response';
 import { UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
 
@@ -8,6 +10,7 @@ export interface UsageQuery {
   from?: string;
   to?: string;
   interval?: string;
+  format?: 'json' | 'csv';
 }
 
 export interface UsageTotals {
@@ -32,6 +35,21 @@ export class UsageService {
       if (error instanceof UsageRangeError) throw new BadRequestException(error.message);
       throw error;
     }
+  }
+
+  /**
+   * Answers a usage query for one key with its series as JSON or CSV. The range is checked
+   * before the key is looked up, so a bad query is a 400 whatever the key: `keyId` may be a
+   * lookup that runs only once the query is known to be good.
+   */
+  async respond(
+    res: Response,
+    keyId: string | (() => Promise<string>),
+    query: UsageQuery,
+  ): Promise<void> {
+    const range = this.range(query);
+    const id = typeof keyId === 'string' ? keyId : await keyId();
+    sendUsage(res, await this.series(id, range), query.format);
   }
 
   /**

@@ -27,7 +27,3 @@ export class KeyResponseDto {
   success!: true;
   apiKey!: KeyDto;
 }
-
-export class SuccessDto {
-  success!: true;
-}

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { IsOptionalNotNull } from '../../common/dto/optional';
 
@@ -26,12 +27,21 @@ export class VerifyKeyDto {
 export const VERIFY_CODES = ['VALID', 'NOT_FOUND', 'DISABLED'] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
+// Every property is declared explicitly: inferred from the union type, the code's enum would be
+// listed in the compiler's order of the literals, which moves as files are added.
 export class VerifyResultDto {
+  @ApiProperty()
   success!: true;
+  @ApiProperty()
   valid!: boolean;
-  /** VALID, NOT_FOUND (unknown, malformed or another account's) or DISABLED. */
+  @ApiProperty({
+    description: "VALID, NOT_FOUND (unknown, malformed or another account's) or DISABLED.",
+    enum: VERIFY_CODES,
+  })
   code!: VerifyCode;
+  @ApiProperty({ type: 'string', nullable: true })
   keyId!: string | null;
+  @ApiProperty({ type: 'string', nullable: true })
   name!: string | null;
 }
 

@@ -1,0 +1,4 @@
+/** The answer of a change that returns nothing else. */
+export class SuccessDto {
+  success!: true;
+}
