@@ -12,7 +12,7 @@ function sample(metrics: string, name: string): number {
   return Number(line.slice(name.length + 1));
 }
 
-describe('without KEYMETER_BENCH_ROUTES', () => {
+describe('AppModule, what main.ts boots', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startApp('sqlite');
@@ -22,10 +22,6 @@ describe('without KEYMETER_BENCH_ROUTES', () => {
   it('has no /__bench routes', async () => {
     const res = await t.http.get('/__bench/noop').expect(404);
     expectEnvelope(res.body, 404);
-  });
-
-  it('is off unless the variable says true', () => {
-    expect(t.config.benchRoutes).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-// Starting and stopping keymeter (dist/main.js) as child processes for the benchmark.
+// Starting and stopping keymeter (dist/bench/bench.main.js) as child processes for the benchmark.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -119,8 +119,12 @@ export class Server {
         `--cpu-prof-dir=${this.profileDir}`,
         `--cpu-prof-name=${this.name}-${this.starts}.cpuprofile`,
       );
-    // KEYMETER_BENCH_ROUTES adds /__bench (trivial handlers, stats, gc); --expose-gc for the last.
-    args.push('--expose-gc', ...(this.nodeArgs ?? []), path.join(this.appDir, 'dist', 'main.js'));
+    // The bench entry is keymeter plus /__bench (trivial handlers, stats, gc; --expose-gc for
+    // the last). Checkouts from before it existed booted those routes from main.js when
+    // KEYMETER_BENCH_ROUTES=true, which is still set below so they can be compared.
+    const benchEntry = path.join(this.appDir, 'dist', 'bench', 'bench.main.js');
+    const entry = existsSync(benchEntry) ? benchEntry : path.join(this.appDir, 'dist', 'main.js');
+    args.push('--expose-gc', ...(this.nodeArgs ?? []), entry);
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

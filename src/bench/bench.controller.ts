@@ -8,9 +8,9 @@ import { UsageMeter } from '../usage/usage-meter.service';
 const OK = { ok: true } as const;
 
 /**
- * Trivial routes for `npm run bench` and independent load runs (KEYMETER_BENCH_ROUTES=true):
+ * Trivial routes for `npm run bench` and independent load runs (`node dist/bench/bench.main.js`):
  * the same handler unguarded and behind the guard, so that their difference is the cost of
- * checking and metering a key. Never enabled unless asked for.
+ * checking and metering a key. main.ts never loads them.
  */
 @ApiExcludeController()
 @Controller('__bench')

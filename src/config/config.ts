@@ -128,11 +128,6 @@ export class EnvironmentVariables {
   @Max(720)
   @IsInt()
   SESSION_TTL_HOURS: number = 12;
-
-  /** Adds the benchmark's trivial routes under /__bench (see docs/benchmarks.md); never in production. */
-  @IsOptional()
-  @IsIn(['true', 'false'])
-  KEYMETER_BENCH_ROUTES: 'true' | 'false' = 'false';
 }
 
 export type DatabaseConfig =
@@ -156,7 +151,6 @@ export interface AppConfig {
   sessionTtlHours: number;
   /** Browser origins allowed by CORS; empty: closed. */
   corsOrigins: string[];
-  benchRoutes: boolean;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -198,7 +192,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .map((origin) => origin.trim().replace(/\/$/, ''))
       .filter(Boolean),
     sessionTtlHours: vars.SESSION_TTL_HOURS,
-    benchRoutes: vars.KEYMETER_BENCH_ROUTES === 'true',
   };
 }
 
