@@ -92,7 +92,7 @@ export class ApiKeyGuard implements CanActivate {
     // The guard is global and keymeter serves HTTP only. switchToHttp() would attach three new
     // closures to the context on every call.
     const request = context.getArgByIndex<Request>(0);
-    const credential = rule === 'session' ? null : extractKey(request.headers);
+    const credential = rule === 'session' ? null : extractKey(request.headers, request.rawHeaders);
     if (rule === 'session' || (rule === 'master' && credential === null)) {
       return this.bySession(request, rule);
     }

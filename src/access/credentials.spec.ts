@@ -6,8 +6,8 @@ const OTHER_KEY = 'km_ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponm543210';
 const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 /** Asserts an error was returned and gives back its message. */
-function errorOf(headers: IncomingHttpHeaders): string {
-  const result = extractKey(headers);
+function errorOf(headers: IncomingHttpHeaders, rawHeaders?: string[]): string {
+  const result = extractKey(headers, rawHeaders);
   expect(result).toEqual({ error: expect.any(String) });
   return (result as { error: string }).error;
 }
@@ -100,6 +100,21 @@ describe(extractKey.name, () => {
     it('returns an error for an empty header', () => {
       expect(errorOf({ authorization: '' })).toMatch(/Basic .* Bearer/);
     });
+
+    it('returns the repeated-header error when the raw headers hold it twice, in any case', () => {
+      // Node keeps the first Authorization in `headers`; only rawHeaders shows the second.
+      const headers = { authorization: `Bearer ${KEY}` };
+      const raw = ['Authorization', `Bearer ${KEY}`, 'Host', 'x', 'authorization', OTHER_KEY];
+
+      expect(errorOf(headers, raw)).toBe(errorOf({ 'x-api-key': [KEY, KEY] } as never));
+      expect(errorOf(headers, raw)).toMatch(/send one Authorization or x-api-key header/);
+    });
+
+    it('reads one Authorization among other raw headers as usual', () => {
+      const raw = ['Host', 'x', 'AUTHORIZATION', `Bearer ${KEY}`, 'x-authorization', 'y'];
+
+      expect(extractKey({ authorization: `Bearer ${KEY}` }, raw)).toEqual({ key: KEY });
+    });
   });
 
   describe('with x-api-key', () => {
@@ -119,7 +134,7 @@ describe(extractKey.name, () => {
     it('returns an error when the header is sent more than once', () => {
       const headers = { 'x-api-key': [KEY, KEY] } as unknown as IncomingHttpHeaders;
 
-      expect(errorOf(headers)).toMatch(/one x-api-key/);
+      expect(errorOf(headers)).toMatch(/send one Authorization or x-api-key header/);
     });
 
     it('returns an error for an oversized value', () => {

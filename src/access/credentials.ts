@@ -10,7 +10,7 @@ export const CREDENTIAL_ERRORS = {
   authorizationTooLong: 'the Authorization header is too long',
   base64: 'the Basic credentials are not valid base64',
   emptyUser: 'send the API key as the Basic user name (curl -u KEY:)',
-  repeatedApiKey: 'send one x-api-key header',
+  repeated: 'send one Authorization or x-api-key header, not several',
   apiKeyTooLong: 'the x-api-key header is too long',
   emptyApiKey: 'the x-api-key header is empty',
   differentKeys: 'the Authorization and x-api-key headers carry different keys',
@@ -26,17 +26,23 @@ const MAX_HEADER_LENGTH = 512;
 /**
  * Reads the API key from `Authorization: Basic base64(KEY:)`, `Authorization: Bearer KEY` or
  * `x-api-key: KEY`. Returns null when none is present and an error message when what is
- * present cannot be a credential. Pure: no lookups.
+ * present cannot be a credential. `rawHeaders` (the request's) tells whether Authorization was
+ * sent twice, which `headers` hides. Pure: no lookups.
  */
-export function extractKey(headers: IncomingHttpHeaders): Credential {
+export function extractKey(headers: IncomingHttpHeaders, rawHeaders?: string[]): Credential {
   const authorization = headers.authorization;
+  // Node keeps the first of repeated Authorization headers and drops the rest: a request that
+  // sends two keys must not be metered against whichever came first.
+  if (authorization !== undefined && rawHeaders && repeats(rawHeaders, 'authorization')) {
+    return { error: CREDENTIAL_ERRORS.repeated };
+  }
   const fromAuthorization = authorization === undefined ? null : parseAuthorization(authorization);
   if (fromAuthorization !== null && 'error' in fromAuthorization) return fromAuthorization;
   const apiKey = headers['x-api-key'];
   if (apiKey === undefined) return fromAuthorization;
   // Node joins repeated x-api-key headers with ", "; no key contains a comma.
   if (Array.isArray(apiKey) || apiKey.includes(',')) {
-    return { error: CREDENTIAL_ERRORS.repeatedApiKey };
+    return { error: CREDENTIAL_ERRORS.repeated };
   }
   if (apiKey.length > MAX_HEADER_LENGTH) return { error: CREDENTIAL_ERRORS.apiKeyTooLong };
   const key = apiKey.trim();
@@ -45,6 +51,19 @@ export function extractKey(headers: IncomingHttpHeaders): Credential {
     return { error: CREDENTIAL_ERRORS.differentKeys };
   }
   return fromAuthorization ?? { key };
+}
+
+/** Whether the header `lowerName` occurs more than once in Node's raw [name, value, ...] list. */
+function repeats(rawHeaders: string[], lowerName: string): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 const AUTHORIZATION = /^\s*(\S+)\s+(\S+)\s*$/;
