@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**', 'test/**/*.js', 'src/main.ts', 'src/bootstrap.ts', 'src/prisma/migrate.cli.ts', 'bench/**'],
+    files: ['scripts/**', 'test/**/*.js', 'src/main.ts', 'src/bootstrap.ts', 'src/prisma/migrate.cli.ts', 'src/auth/create-account.cli.ts', 'bench/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -1,9 +1,11 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { Public } from '../access/public.decorator';
 import { AccountsService } from './accounts.service';
@@ -23,8 +25,12 @@ export class AuthController {
   @HttpCode(201)
   @ApiCreatedResponse({ type: RegisterResponseDto })
   @ApiConflictResponse({ description: 'An account with this email already exists.' })
-  async register(@Body() body: RegisterDto): Promise<RegisterResponseDto> {
-    const { account, masterKey } = await this.accounts.register(body.email, body.password);
+  @ApiForbiddenResponse({ description: 'Registration is closed on this server (REGISTRATION).' })
+  @ApiTooManyRequestsResponse({
+    description: 'Too many registrations from this address; see Retry-After.',
+  })
+  async register(@Body() body: RegisterDto, @Ip() ip: string): Promise<RegisterResponseDto> {
+    const { account, masterKey } = await this.accounts.register(body.email, body.password, ip);
     return {
       success: true,
       data: {

@@ -3,11 +3,11 @@ import { LRUCache } from 'lru-cache';
 
 /** 429 with the seconds to wait; the error filter turns it into a Retry-After header. */
 export class TooManyAttemptsException extends HttpException {
-  constructor(readonly retryAfterSeconds: number) {
-    super(
-      `too many failed sign-in attempts; try again in ${retryAfterSeconds} s`,
-      HttpStatus.TOO_MANY_REQUESTS,
-    );
+  constructor(
+    readonly retryAfterSeconds: number,
+    what = 'failed sign-in attempts',
+  ) {
+    super(`too many ${what}; try again in ${retryAfterSeconds} s`, HttpStatus.TOO_MANY_REQUESTS);
   }
 }
 
@@ -23,52 +23,126 @@ export const DEFAULT_LIMITS: ThrottleLimits = {
   windowMs: 15 * 60_000,
 };
 
+/**
+ * How long an attempt refused only because others are still in flight waits: a password check
+ * takes tens of milliseconds, so by then they have counted or been cleared.
+ */
+export const IN_FLIGHT_WAIT_MS = 1000;
+
 interface Window {
-  failures: number;
+  counted: number;
+  inFlight: number;
   startedAt: number;
 }
 
 /**
- * Counts failed password checks per email and per client address in fixed windows. Once
- * either is over its limit, attempts are refused (before any password hashing) until the window
- * ends. A success clears the email's count. In memory: per instance, bounded by an LRU.
+ * Attempts per id (an email, an address) in fixed windows, where an attempt is reserved before
+ * the work it stands for and counted or released after it. Attempts in flight count against the
+ * limit, so N concurrent attempts cannot all pass a check that only one of them would: at most
+ * `limit` are ever let through per window. In memory, per instance, bounded by an LRU.
  */
-export class LoginThrottle {
+export class AttemptWindows {
   private readonly windows = new LRUCache<string, Window>({ max: 100_000 });
 
-  constructor(private readonly limits: ThrottleLimits = DEFAULT_LIMITS) {}
+  /**
+   * `everyAttemptCounts`: attempts in flight will all be counted (as registrations are), so a
+   * window they fill is full until it ends; otherwise they may yet be cleared (a success).
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly everyAttemptCounts = false,
+  ) {}
 
-  /** Throws TooManyAttemptsException when this email or address must wait. */
-  check(email: string, address: string, now = Date.now()): void {
-    const waits = [
-      this.wait(`e:${email}`, this.limits.perEmail, now),
-      this.wait(`a:${address}`, this.limits.perAddress, now),
-    ];
-    const wait = Math.max(...waits);
-    if (wait > 0) throw new TooManyAttemptsException(Math.ceil(wait / 1000));
-  }
-
-  failed(email: string, address: string, now = Date.now()): void {
-    this.bump(`e:${email}`, now);
-    this.bump(`a:${address}`, now);
-  }
-
-  succeeded(email: string): void {
-    this.windows.delete(`e:${email}`);
-  }
-
-  private wait(id: string, limit: number, now: number): number {
-    const w = this.windows.get(id);
-    if (!w || now - w.startedAt >= this.limits.windowMs || w.failures < limit) return 0;
-    return this.limits.windowMs - (now - w.startedAt);
-  }
-
-  private bump(id: string, now: number): void {
-    const w = this.windows.get(id);
-    if (!w || now - w.startedAt >= this.limits.windowMs) {
-      this.windows.set(id, { failures: 1, startedAt: now });
-    } else {
-      w.failures++;
+  /** Milliseconds until `id` may try again; 0 when it may now. */
+  wait(id: string, now: number): number {
+    const w = this.current(id, now);
+    if (!w || w.counted + w.inFlight < this.limit) return 0;
+    if (w.counted >= this.limit || this.everyAttemptCounts) {
+      return this.windowMs - (now - w.startedAt);
     }
+    return IN_FLIGHT_WAIT_MS;
+  }
+
+  /** Holds a place for an attempt that passed `wait`; settle it with `release`. */
+  reserve(id: string, now: number): void {
+    let w = this.current(id, now);
+    if (!w) {
+      w = { counted: 0, inFlight: 0, startedAt: now };
+      this.windows.set(id, w);
+    }
+    w.inFlight++;
+  }
+
+  /** Ends a reserved attempt: `count` it against the window or let its place go. */
+  release(id: string, count: boolean): void {
+    const w = this.windows.get(id);
+    if (!w) return;
+    w.inFlight = Math.max(0, w.inFlight - 1);
+    if (count) w.counted++;
+  }
+
+  /** Forgets what `id` counted (attempts still in flight keep their places). */
+  clear(id: string): void {
+    const w = this.windows.get(id);
+    if (w) w.counted = 0;
+  }
+
+  private current(id: string, now: number): Window | undefined {
+    const w = this.windows.get(id);
+    if (!w || now - w.startedAt < this.windowMs) return w;
+    if (w.inFlight === 0) {
+      this.windows.delete(id);
+      return undefined;
+    }
+    w.counted = 0;
+    w.startedAt = now;
+    return w;
+  }
+}
+
+/** One reserved sign-in attempt: it ends as a failure (counted), a success, or abandoned. */
+export interface SignInAttempt {
+  failed(): void;
+  succeeded(): void;
+  /** The check could not be made (a database error): the place is freed, nothing counted. */
+  abandoned(): void;
+}
+
+/**
+ * Failed password checks per email and per client address. An attempt is reserved before the
+ * password is verified, so parallel attempts cannot outrun the limits: at most `perEmail`
+ * checks run per window for one email and `perAddress` for one address, under any
+ * concurrency. Beyond them attempts are refused (before any password hashing) until the window
+ * ends. A success clears the email's count.
+ */
+export class LoginThrottle {
+  private readonly emails: AttemptWindows;
+  private readonly addresses: AttemptWindows;
+
+  constructor(limits: ThrottleLimits = DEFAULT_LIMITS) {
+    this.emails = new AttemptWindows(limits.perEmail, limits.windowMs);
+    this.addresses = new AttemptWindows(limits.perAddress, limits.windowMs);
+  }
+
+  /** Reserves an attempt, or throws TooManyAttemptsException when this email or address must wait. */
+  reserve(email: string, address: string, now = Date.now()): SignInAttempt {
+    const wait = Math.max(this.emails.wait(email, now), this.addresses.wait(address, now));
+    if (wait > 0) throw new TooManyAttemptsException(Math.ceil(wait / 1000));
+    this.emails.reserve(email, now);
+    this.addresses.reserve(address, now);
+    let settled = false;
+    const settle = (outcome: 'failed' | 'succeeded' | 'abandoned') => {
+      if (settled) return;
+      settled = true;
+      this.emails.release(email, outcome === 'failed');
+      this.addresses.release(address, outcome === 'failed');
+      if (outcome === 'succeeded') this.emails.clear(email);
+    };
+    return {
+      failed: () => settle('failed'),
+      succeeded: () => settle('succeeded'),
+      abandoned: () => settle('abandoned'),
+    };
   }
 }

@@ -26,7 +26,10 @@ export async function verifyPassword(stored: string | null, password: string): P
   return stored !== null && ok;
 }
 
-/** Emails compare case-insensitively and without surrounding blanks. */
+/**
+ * Emails compare in NFKC form (fullwidth `ａ` is `a`), case-insensitively and without
+ * surrounding blanks, so that look-alikes of an address are that address.
+ */
 export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.normalize('NFKC').trim().toLowerCase();
 }
