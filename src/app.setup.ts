@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -17,6 +18,20 @@ import { validationPipe } from './common/validation';
 import { APP_CONFIG, AppConfig } from './config/config';
 
 /**
+ * Cuts off clients that send too slowly (a slowloris holds a connection by trickling headers):
+ * Node answers 408 and closes once the headers or the whole request take longer than allowed.
+ * Node checks open connections every 30 s by default; every second here, so the limits hold
+ * to within a second.
+ */
+function limitSlowClients(server: Server, config: AppConfig): void {
+  server.headersTimeout = config.headersTimeoutMs;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // Read when the server starts listening (setupConnectionsTracking), not only at creation.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1000;
+}
+
+/**
  * Everything between "the module graph exists" and "listen": the request pipeline, errors,
  * Swagger and shutdown. main.ts and every e2e test call it, so tests run the real pipeline.
  * Create the app with `{ bodyParser: false }`: the JSON parser is registered here, with the
@@ -25,6 +40,7 @@ import { APP_CONFIG, AppConfig } from './config/config';
 export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.disable('x-powered-by');
+  limitSlowClients(app.getHttpServer() as Server, config);
   app.use(app.get(ShutdownState).middleware);
   // No upgrade-insecure-requests: over plain HTTP on a LAN address it makes browsers fetch
   // /docs and / assets over HTTPS, which keymeter does not serve (TLS ends at a proxy, if any).

@@ -128,6 +128,62 @@ export class EnvironmentVariables {
   @Max(720)
   @IsInt()
   SESSION_TTL_HOURS: number = 12;
+
+  /** `closed`: POST /api/v1/auth/register is refused; accounts come from `npm run account:create`. */
+  @IsOptional()
+  @IsIn(['open', 'closed'])
+  REGISTRATION: 'open' | 'closed' = 'open';
+
+  /** Registrations accepted from one client address per hour (each one costs a password hash). */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  REGISTRATIONS_PER_ADDRESS_PER_HOUR: number = 20;
+
+  /** The most keys one account may hold, the master key included. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  MAX_KEYS_PER_ACCOUNT: number = 10_000;
+
+  /** How long a client may take to send a request's headers before it is cut off (408). */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1000)
+  @Max(600_000)
+  @IsInt()
+  HEADERS_TIMEOUT_MS: number = 10_000;
+
+  /** How long a client may take to send a whole request, body included, before it is cut off. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1000)
+  @Max(3_600_000)
+  @IsInt()
+  REQUEST_TIMEOUT_MS: number = 60_000;
+
+  /** How long an idle keep-alive connection stays open after a response. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(0)
+  @Max(600_000)
+  @IsInt()
+  KEEP_ALIVE_TIMEOUT_MS: number = 5000;
+
+  /**
+   * Large usage answers (over 10,000 points, e.g. 92 days of minutes) built at once; beyond,
+   * they are refused with 503 and Retry-After, so that small requests keep their latency.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(1000)
+  @IsInt()
+  LARGE_USAGE_ANSWERS_IN_FLIGHT: number = 4;
 }
 
 export type DatabaseConfig =
@@ -151,6 +207,13 @@ export interface AppConfig {
   sessionTtlHours: number;
   /** Browser origins allowed by CORS; empty: closed. */
   corsOrigins: string[];
+  registration: 'open' | 'closed';
+  registrationsPerAddressPerHour: number;
+  maxKeysPerAccount: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  largeUsageAnswersInFlight: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -172,6 +235,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
+  if (vars.HEADERS_TIMEOUT_MS > vars.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HEADERS_TIMEOUT_MS=${vars.HEADERS_TIMEOUT_MS}: must not be ` +
+        `more than REQUEST_TIMEOUT_MS (${vars.REQUEST_TIMEOUT_MS})`,
+    );
+  }
   return {
     port: vars.PORT,
     host: vars.HOST,
@@ -192,6 +261,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .map((origin) => origin.trim().replace(/\/$/, ''))
       .filter(Boolean),
     sessionTtlHours: vars.SESSION_TTL_HOURS,
+    registration: vars.REGISTRATION,
+    registrationsPerAddressPerHour: vars.REGISTRATIONS_PER_ADDRESS_PER_HOUR,
+    maxKeysPerAccount: vars.MAX_KEYS_PER_ACCOUNT,
+    headersTimeoutMs: vars.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: vars.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: vars.KEEP_ALIVE_TIMEOUT_MS,
+    largeUsageAnswersInFlight: vars.LARGE_USAGE_ANSWERS_IN_FLIGHT,
   };
 }
 

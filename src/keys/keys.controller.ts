@@ -30,7 +30,7 @@ import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
 import { KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
 import { SuccessDto } from '../common/dto/success.dto';
-import { KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
+import { KeyListQueryDto, KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
 import { KeysService } from './keys.service';
 
 const KEY_PARAM = ApiParam({
@@ -68,11 +68,22 @@ export class KeysController {
     private readonly usage: UsageService,
   ) {}
 
-  /** The account's keys with their usage totals. */
+  /**
+   * The account's keys with their usage totals, oldest first. With `limit` or `cursor` the
+   * answer is one page and says where the next begins (`nextCursor`); without, it is all keys,
+   * as it always was.
+   */
   @Get()
   @Answers(KeyListResponseDto)
-  async list(@AuthPrincipal() principal: Principal): Promise<KeyListResponseDto> {
-    return { success: true, keys: await this.keys.list(principal.accountId) };
+  async list(
+    @AuthPrincipal() principal: Principal,
+    @Query() query: KeyListQueryDto,
+  ): Promise<KeyListResponseDto> {
+    if (query.limit === undefined && query.cursor === undefined) {
+      return { success: true, keys: await this.keys.list(principal.accountId) };
+    }
+    const { keys, nextCursor } = await this.keys.page(principal.accountId, query);
+    return { success: true, keys, nextCursor };
   }
 
   /** Adds a key. The name must be unique within the account. */

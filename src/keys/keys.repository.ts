@@ -1,3 +1,4 @@
+import type { KeyCursor } from './key-cursor';
 import { Injectable } from '@nestjs/common';
 import { KeyAccess, toKeyAccess } from '../access/key-access.repository';
 import { DatabaseDriver } from '../prisma/database-driver';
@@ -122,11 +123,34 @@ export class KeysRepository {
     return this.findStored('id', id, accountId);
   }
 
+  countInAccount(accountId: string): Promise<number> {
+    return this.prisma.db.apiKey.count({ where: { accountId } });
+  }
+
   async listByAccount(accountId: string): Promise<StoredKey[]> {
     const rows = await this.prisma.db.apiKey.findMany({
       where: { accountId },
       select: SELECT,
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return rows.map(toStoredKey);
+  }
+
+  /** Up to `take` of the account's keys after `after`, in listing order (createdAt, id). */
+  async listPage(accountId: string, after: KeyCursor | null, take: number): Promise<StoredKey[]> {
+    const rows = await this.prisma.db.apiKey.findMany({
+      where: after
+        ? {
+            accountId,
+            OR: [
+              { createdAt: { gt: after.createdAt } },
+              { createdAt: after.createdAt, id: { gt: after.id } },
+            ],
+          }
+        : { accountId },
+      select: SELECT,
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take,
     });
     return rows.map(toStoredKey);
   }

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import {
   BadRequestException,
   ConflictException,
+  Inject,
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/config';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageService } from '../usage/usage.service';
 import { KeyCache } from '../access/key-cache.service';
+import { decodeKeyCursor, encodeKeyCursor } from './key-cursor';
 import { KeysRepository, NewKeyRecord, StoredKey } from './keys.repository';
 
 export const MASTER_KEY_NAME = 'master';
@@ -23,12 +26,16 @@ export type KeyView = Pick<
 /** The key lifecycle, for every API surface. Usage totals include what is not yet written. */
 @Injectable()
 export class KeysService {
+  /** Per account, the key creation in progress: creations in one account take turns. */
+  private readonly creating = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly keys: KeysRepository,
     private readonly vault: KeyVault,
     private readonly cache: KeyCache,
     private readonly usage: UsageService,
     private readonly meter: UsageMeter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** A new key's plaintext (returned once) and the record to store for it. */
@@ -41,7 +48,32 @@ export class KeysService {
     };
   }
 
-  async create(accountId: string, name: string): Promise<{ key: string; stored: StoredKey }> {
+  /**
+   * Adds a key, within MAX_KEYS_PER_ACCOUNT (409 beyond it). Creations in one account take
+   * turns on this instance, so parallel requests cannot all pass the count.
+   */
+  create(accountId: string, name: string): Promise<{ key: string; stored: StoredKey }> {
+    const previous = this.creating.get(accountId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.createNow(accountId, name));
+    this.creating.set(accountId, next);
+    const forget = () => {
+      if (this.creating.get(accountId) === next) this.creating.delete(accountId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async createNow(
+    accountId: string,
+    name: string,
+  ): Promise<{ key: string; stored: StoredKey }> {
+    const max = this.config.maxKeysPerAccount;
+    if ((await this.keys.countInAccount(accountId)) >= max) {
+      throw new ConflictException(
+        `the account already holds ${max} keys, the most allowed (MAX_KEYS_PER_ACCOUNT); ` +
+          'delete keys it no longer uses',
+      );
+    }
     await this.ensureNameFree(accountId, name);
     const { key, record } = this.newKey(name);
     const stored = await this.keys.create(accountId, record);
@@ -93,6 +125,31 @@ export class KeysService {
     return this.usage.consistently(async () => {
       const keys = await this.keys.listByAccount(accountId);
       return keys.map((k) => this.view(k));
+    });
+  }
+
+  /**
+   * One page of the account's keys, oldest first, and the cursor of the next page (null on the
+   * last). Without a limit a page holds MAX_KEYS_PER_ACCOUNT keys: all of them.
+   */
+  page(
+    accountId: string,
+    paging: { limit?: number; cursor?: string },
+  ): Promise<{ keys: KeyView[]; nextCursor: string | null }> {
+    const after = paging.cursor === undefined ? null : decodeKeyCursor(paging.cursor);
+    if (paging.cursor !== undefined && after === null) {
+      throw new BadRequestException('cursor must be a nextCursor this API returned');
+    }
+    const limit = paging.limit ?? this.config.maxKeysPerAccount;
+    return this.usage.consistently(async () => {
+      // One more than the page, to know whether another follows.
+      const rows = await this.keys.listPage(accountId, after, limit + 1);
+      const keys = rows.slice(0, limit);
+      const last = keys[keys.length - 1];
+      return {
+        keys: keys.map((k) => this.view(k)),
+        nextCursor: rows.length > limit ? encodeKeyCursor(last) : null,
+      };
     });
   }
 

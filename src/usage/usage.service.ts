@@ -1,6 +1,8 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { BucketTotals, minuteRange, storedUnit } from './buckets';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { BucketTotals, countBuckets, minuteRange, storedUnit } from './buckets';
+import { LARGE_ANSWER_POINTS, LargeAnswers } from './large-answers';
 import { parseUsageRange, UsageRange, UsageRangeError } from './usage-range';
 import { sendUsage } from './usage-response';
 import { UsageMeter } from './usage-meter.service';
@@ -22,10 +24,15 @@ export interface UsageTotals {
 /** Reads usage: what the database holds plus what this instance has counted but not written. */
 @Injectable()
 export class UsageService {
+  private readonly largeAnswers: LargeAnswers;
+
   constructor(
     private readonly usage: UsageRepository,
     private readonly meter: UsageMeter,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.largeAnswers = new LargeAnswers(config.largeUsageAnswersInFlight);
+  }
 
   /** Validates from/to/interval; a bad one is a 400 that says what to fix. */
   range(query: UsageQuery, now = new Date()): UsageRange {
@@ -40,7 +47,8 @@ export class UsageService {
   /**
    * Answers a usage query for one key with its series as JSON or CSV. The range is checked
    * before the key is looked up, so a bad query is a 400 whatever the key: `keyId` may be a
-   * lookup that runs only once the query is known to be good.
+   * lookup that runs only once the query is known to be good. Large answers are bounded in
+   * number (LARGE_USAGE_ANSWERS_IN_FLIGHT; beyond, 503 with Retry-After).
    */
   async respond(
     res: Response,
@@ -48,8 +56,19 @@ export class UsageService {
     query: UsageQuery,
   ): Promise<void> {
     const range = this.range(query);
-    const id = typeof keyId === 'string' ? keyId : await keyId();
-    sendUsage(res, await this.series(id, range), query.format);
+    const points = countBuckets(range);
+    const done = this.largeAnswers.admit(points);
+    try {
+      // A large answer first lets the event loop go round: with SQLite (synchronous) the work
+      // of one answer would otherwise run to its end without the loop turning, so answers that
+      // arrive together would run one after the other, each admitted alone, while small
+      // requests wait behind all of them. After the turn, the ones past the limit are refused.
+      if (points > LARGE_ANSWER_POINTS) await new Promise((resolve) => setImmediate(resolve));
+      const id = typeof keyId === 'string' ? keyId : await keyId();
+      sendUsage(res, await this.series(id, range), query.format);
+    } finally {
+      done();
+    }
   }
 
   /**
