@@ -64,3 +64,28 @@ export interface Point {
 
 export const sum = (points: Point[], field: 'volume' | 'count'): number =>
   points.reduce((total, p) => total + p[field], 0);
+
+/** The Basic credentials of a key, as request headers. */
+export const auth = (key: string) => ({ Authorization: basic(key) });
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** Sends `method path` with `headers`, and `body` as JSON when there is one. */
+export function call(
+  http: TestAgent,
+  method: Method,
+  path: string,
+  headers: Record<string, string>,
+  body?: object,
+) {
+  const req = http[method](path).set(headers);
+  return body === undefined ? req : req.send(body);
+}
+
+/** Every `/1.0/keys/:key` route, with a body that would be valid for it. */
+export const keyRoutes = (ref: string): [Method, string, object | undefined][] => [
+  ['get', `/1.0/keys/${ref}`, undefined],
+  ['put', `/1.0/keys/${ref}`, { name: 'taken over' }],
+  ['patch', `/1.0/keys/${ref}`, { isActive: false }],
+  ['delete', `/1.0/keys/${ref}`, undefined],
+];
