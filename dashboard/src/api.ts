@@ -115,6 +115,19 @@ export async function listKeys(): Promise<ApiKey[]> {
   return (await call<{ keys: ApiKey[] }>('GET', '/1.0/keys')).keys;
 }
 
+export interface KeyPage {
+  keys: ApiKey[];
+  /** The cursor of the next page; null on the last. */
+  nextCursor: string | null;
+}
+
+/** One page of the account's keys, oldest first, from `cursor` (the first page without). */
+export function listKeyPage(limit: number, cursor: string | null): Promise<KeyPage> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== null) query.set('cursor', cursor);
+  return call<KeyPage>('GET', `/1.0/keys?${query}`);
+}
+
 export function createKey(name: string): Promise<{ name: string; key: string }> {
   return call('POST', '/1.0/keys', { name });
 }

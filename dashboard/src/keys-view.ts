@@ -1,4 +1,13 @@
-import { ApiError, ApiKey, createKey, deleteKey, listKeys, Session, updateKey } from './api';
+import {
+  ApiError,
+  ApiKey,
+  createKey,
+  deleteKey,
+  KeyPage,
+  listKeyPage,
+  Session,
+  updateKey,
+} from './api';
 import { copyText } from './clipboard';
 import { confirmDialog, errorSlot, openDialog, showError } from './dialog';
 import { h, replace, uid } from './dom';
@@ -15,8 +24,31 @@ export interface ViewContext {
 /** Keys whose full value the user asked to see; forgotten on reload. */
 const revealed = new Set<string>();
 
+/** Keys per page: an account may hold 10,000, and a table of them all would crawl. */
+export const KEYS_PER_PAGE = 100;
+
+/**
+ * Where each page seen so far begins (null: the first), and the one shown. A refresh, a new
+ * key or a deletion reloads the page shown.
+ */
+const paging = { account: '', starts: [null] as (string | null)[], index: 0 };
+
+/** Moves to the page `by` away (+1 next, -1 previous) and shows it. */
+function turnPage(main: HTMLElement, ctx: ViewContext, by: 1 | -1, next: string | null): void {
+  if (by === 1 && next !== null) {
+    paging.starts[paging.index + 1] = next;
+    paging.index++;
+  } else if (by === -1 && paging.index > 0) {
+    paging.index--;
+  }
+  void renderKeys(main, ctx);
+}
+
 /** The "API Keys" view: the account's keys, a create button, and a Manage menu per key. */
 export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId?: string) {
+  if (paging.account !== ctx.session.account.id) {
+    Object.assign(paging, { account: ctx.session.account.id, starts: [null], index: 0 });
+  }
   const tbody = h('tbody', {});
   const createButton = h(
     'button',
@@ -29,6 +61,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
     'Refresh',
   );
   const error = errorSlot();
+  const pager = h('nav', { class: 'pager', hidden: true });
   replace(
     main,
     h(
@@ -72,13 +105,19 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
         ),
         tbody,
       ),
+      pager,
     ),
   );
   replace(tbody, h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'Loading keys…')));
 
-  let keys: ApiKey[];
+  let page: KeyPage;
   try {
-    keys = await listKeys();
+    page = await listKeyPage(KEYS_PER_PAGE, paging.starts[paging.index]);
+    // The page shown emptied (its last keys deleted): show the one before.
+    while (page.keys.length === 0 && paging.index > 0) {
+      paging.index--;
+      page = await listKeyPage(KEYS_PER_PAGE, paging.starts[paging.index]);
+    }
   } catch (err) {
     if (isSessionEnd(err)) return ctx.sessionEnded();
     replace(tbody);
@@ -87,12 +126,43 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
   }
   replace(
     tbody,
-    keys.map((key) => keyRow(key, main, ctx)),
+    page.keys.map((key) => keyRow(key, main, ctx)),
   );
+  pager.replaceWith(pagerOf(page, main, ctx));
   const focusTarget = focusKeyId
     ? main.querySelector<HTMLElement>(`[data-manage="${CSS.escape(focusKeyId)}"] .menu-button`)
     : null;
   focusTarget?.focus();
+}
+
+/** Previous and Next under the table, and which keys are shown; hidden when one page holds all. */
+function pagerOf(page: KeyPage, main: HTMLElement, ctx: ViewContext): HTMLElement {
+  const first = paging.index * KEYS_PER_PAGE + 1;
+  const last = first + page.keys.length - 1;
+  const single = paging.index === 0 && page.nextCursor === null;
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Pages of keys', hidden: single },
+    h(
+      'button',
+      {
+        type: 'button',
+        disabled: paging.index === 0,
+        onclick: () => turnPage(main, ctx, -1, null),
+      },
+      'Previous',
+    ),
+    h('span', { class: 'muted', 'aria-live': 'polite' }, `Keys ${first}–${last}`),
+    h(
+      'button',
+      {
+        type: 'button',
+        disabled: page.nextCursor === null,
+        onclick: () => turnPage(main, ctx, 1, page.nextCursor),
+      },
+      'Next',
+    ),
+  );
 }
 
 function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowElement {

@@ -146,7 +146,7 @@ describeEachDatabase('bad input', (ctx) => {
         .get('/1.0/keys')
         .set('x-api-key', [given.owner.masterKey, given.owner.masterKey] as unknown as string);
       expect(outcome('GET /1.0/keys', res)).toEqual(
-        refusal('GET /1.0/keys', 401, /send one x-api-key header/),
+        refusal('GET /1.0/keys', 401, /send one Authorization or x-api-key header, not several/),
       );
     });
 
