@@ -1,0 +1,51 @@
+// Extra keymeter instances next to the shared one (S), started for the scenarios that ask for
+// them (`needs`) and stopped after the last scenario of the run that names them (`needs` or
+// `uses`). start(ctx) returns the handle put at ctx[name], or undefined when the instance is
+// not available (then ctx[name] stays unset and the scenarios go without it).
+import { SqliteTarget } from './db.mjs';
+import { createKey, register } from './seed.mjs';
+
+export const INSTANCES = {
+  /** T: the same database as S, with USAGE_FLUSH_INTERVAL_MS=0 (every use one commit). */
+  strict: {
+    async start(ctx) {
+      const T = ctx.server({
+        name: `${ctx.kind}-strict`,
+        target: ctx.target,
+        env: { USAGE_FLUSH_INTERVAL_MS: '0' },
+        secret: ctx.S.secret,
+      });
+      await T.start();
+      return T;
+    },
+    stop: (ctx, T) => ctx.release(T),
+  },
+
+  /**
+   * The same build on Node 24 (--node24-bin / --node24-repo), SQLite only, with its own
+   * database and one hot key: { ...ctx.extras.node24, server, key }.
+   */
+  node24: {
+    async start(ctx) {
+      const n24 = ctx.extras.node24;
+      if (ctx.kind !== 'sqlite' || !n24) return undefined;
+      n24.server = ctx.server({
+        name: 'sqlite-node24',
+        appDir: n24.appDir,
+        node: n24.bin,
+        target: new SqliteTarget(ctx.runRoot, 'node24'),
+      });
+      try {
+        await n24.server.start();
+        const acct = await register(n24.server, 'n24');
+        n24.key = await createKey(n24.server, acct.master, 'hot');
+        return n24;
+      } catch (error) {
+        ctx.extras.onNode24Error(error);
+        await ctx.release(n24.server);
+        return undefined;
+      }
+    },
+    stop: (ctx, n24) => ctx.release(n24.server),
+  },
+};

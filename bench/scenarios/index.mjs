@@ -1,0 +1,23 @@
+// The scenarios, in run order. A scenario is one file exporting
+//
+//   export default {
+//     id: 'B3',                       // what --only selects and the report is keyed by
+//     title: 'usage over 90 days',
+//     targets: { field: { op: '<=', value: 20 } },   // one table row each (see lib/report.mjs)
+//     async run(ctx) { return { fields: {...}, details: {...} }; },
+//   };
+//
+// and one line below. Optional: covers (several ids measured together; run returns
+// { results: { id: { fields, details } }, details }), skip(ctx, id) (a reason not to run on
+// this database or in this mode), needs(ctx) / uses (extra instances, lib/instances.mjs),
+// standalone (runs on its own servers after the shared instance is stopped).
+// docs/benchmarks.md, "Adding a scenario", describes ctx.
+import b3 from './b3.mjs';
+import b4 from './b4.mjs';
+import b5 from './b5.mjs';
+import b6 from './b6.mjs';
+import b8 from './b8.mjs';
+import b9 from './b9.mjs';
+import throughput from './throughput.mjs';
+
+export const SCENARIOS = [throughput, b8, b4, b5, b6, b3, b9];
