@@ -117,7 +117,10 @@ async function throughputSuite(ctx) {
     const statements = (runs) =>
       round(
         runs.reduce((n, r) => n + r.db_queries, 0) /
-          Math.max(1, runs.reduce((n, r) => n + r.ok, 0)),
+          Math.max(
+            1,
+            runs.reduce((n, r) => n + r.ok, 0),
+          ),
         3,
       );
     results.B2 = {
