@@ -18,6 +18,7 @@ export const QUICK = {
   b5S: 2.5,
   reps: 1,
   b8Reps: 3,
+  h1: { pairs: 2, seconds: 3 },
   b9: { sqlite: { requests: 4_000, keys: 2_000, budgetS: 30 }, postgresql: null },
 };
 export const FULL = {
@@ -34,6 +35,7 @@ export const FULL = {
   b5S: 6,
   reps: 3,
   b8Reps: 5,
+  h1: { pairs: 5, seconds: 8 },
   b9: {
     sqlite: { requests: 1_000_000, keys: 100_000, budgetS: 300 },
     postgresql: { requests: 1_000_000, keys: 100_000, budgetS: 90 },

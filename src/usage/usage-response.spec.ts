@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { pointsOf, UsagePoint } from '../../test/helpers/usage-points';
 import { BucketTotals, countBuckets } from './buckets';
-import { usageBody } from './usage-response';
+import { BUCKETS_PER_TURN, usageBody, usageBodyYielding } from './usage-response';
 import { INTERVALS, parseUsageRange, UsageRange } from './usage-range';
 
 const MINUTE = 60_000;
@@ -87,5 +87,21 @@ describe(usageBody.name, () => {
     const body = usageBody(totals);
     expect(body.length).toBeGreaterThan(7_000_000);
     expect(body.toString('latin1')).toBe(jsonOf(pointsOf(totals)));
+  });
+
+  it('writes the same bytes in slices, letting the event loop turn between them', async () => {
+    const r = parseUsageRange({ interval: 'minute' }, new Date('2021-04-20T10:11:12Z'));
+    const totals = new BucketTotals(r);
+    for (let i = 0; i < totals.length; i++) totals.add(totals.startOf(i), 1 + (i % 7), i % 4099);
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    const [json, csv] = [await usageBodyYielding(totals), await usageBodyYielding(totals, 'csv')];
+    clearInterval(counting);
+
+    expect(json.equals(usageBody(totals))).toBe(true);
+    expect(csv.equals(usageBody(totals, 'csv'))).toBe(true);
+    // A timer could fire between slices: the writing did not hold the loop throughout.
+    expect(totals.length).toBeGreaterThan(4 * BUCKETS_PER_TURN);
+    expect(turns).toBeGreaterThan(0);
   });
 });

@@ -121,52 +121,101 @@ function timesOfDay(format: LineFormat): readonly Buffer[] {
   return times;
 }
 
-function write(totals: BucketTotals, format: LineFormat): Buffer {
-  const fixed =
-    format.before.length +
-    'YYYY-MM-DDTHH:MM:00.000Z'.length +
-    format.between.length +
-    format.afterVolume.length +
-    format.after.length +
-    format.separator.length;
-  const out = new AsciiWriter(
-    format.head.length + totals.length * (fixed + 2 * MAX_NUMBER_CHARS) + format.tail.length,
-  );
-  const times = timesOfDay(format);
-  const afterVolume = ascii(format.afterVolume);
-  const after = ascii(format.after);
-  const separator = ascii(format.separator);
-  let dayStart = 1; // empty [dayStart, dayEnd): the first bucket computes its day
-  let dayEnd = 0;
-  let dayPrefix = ascii('');
-  out.bytes(ascii(format.head));
-  for (let i = 0; i < totals.length; i++) {
-    const start = totals.startOf(i);
-    if (start < dayStart || start >= dayEnd) {
-      dayStart = Math.floor(start / DAY_MS) * DAY_MS;
-      dayEnd = dayStart + DAY_MS;
-      dayPrefix = ascii(format.before + new Date(dayStart).toISOString().slice(0, 11));
-    }
-    const minuteOfDay = (start - dayStart) / MINUTE_MS;
-    const time = times[minuteOfDay];
-    if (i > 0) out.bytes(separator);
-    out.bytes(dayPrefix);
-    out.bytes(time);
-    out.number(totals.volumeAt(i));
-    out.bytes(afterVolume);
-    out.number(totals.countAt(i));
-    out.bytes(after);
+/** Buckets written between two turns of the event loop when a large body yields. */
+export const BUCKETS_PER_TURN = 8192;
+
+/**
+ * Writes one body, `lines(from, to)` at a time: all at once for a small body, in slices with
+ * the event loop let go between them for a large one.
+ */
+class BodyWriter {
+  private readonly out: AsciiWriter;
+  private readonly times: readonly Buffer[];
+  private readonly afterVolume: Buffer;
+  private readonly after: Buffer;
+  private readonly separator: Buffer;
+  private dayStart = 1; // empty [dayStart, dayEnd): the first bucket computes its day
+  private dayEnd = 0;
+  private dayPrefix = ascii('');
+
+  constructor(
+    private readonly totals: BucketTotals,
+    private readonly format: LineFormat,
+  ) {
+    const fixed =
+      format.before.length +
+      'YYYY-MM-DDTHH:MM:00.000Z'.length +
+      format.between.length +
+      format.afterVolume.length +
+      format.after.length +
+      format.separator.length;
+    this.out = new AsciiWriter(
+      format.head.length + totals.length * (fixed + 2 * MAX_NUMBER_CHARS) + format.tail.length,
+    );
+    this.times = timesOfDay(format);
+    this.afterVolume = ascii(format.afterVolume);
+    this.after = ascii(format.after);
+    this.separator = ascii(format.separator);
+    this.out.bytes(ascii(format.head));
   }
-  out.bytes(ascii(format.tail));
-  return out.done();
+
+  lines(from: number, to: number): void {
+    const { out, totals, times, afterVolume, after, separator } = this;
+    let { dayStart, dayEnd, dayPrefix } = this;
+    for (let i = from; i < to; i++) {
+      const start = totals.startOf(i);
+      if (start < dayStart || start >= dayEnd) {
+        dayStart = Math.floor(start / DAY_MS) * DAY_MS;
+        dayEnd = dayStart + DAY_MS;
+        dayPrefix = ascii(this.format.before + new Date(dayStart).toISOString().slice(0, 11));
+      }
+      const minuteOfDay = (start - dayStart) / MINUTE_MS;
+      const time = times[minuteOfDay];
+      if (i > 0) out.bytes(separator);
+      out.bytes(dayPrefix);
+      out.bytes(time);
+      out.number(totals.volumeAt(i));
+      out.bytes(afterVolume);
+      out.number(totals.countAt(i));
+      out.bytes(after);
+    }
+    Object.assign(this, { dayStart, dayEnd, dayPrefix });
+  }
+
+  done(): Buffer {
+    this.out.bytes(ascii(this.format.tail));
+    return this.out.done();
+  }
 }
+
+const formatOf = (format: 'json' | 'csv') => (format === 'csv' ? CSV_FORMAT : JSON_FORMAT);
 
 /**
  * A usage series as the body of a response: `{"success":true,"results":[{"bucket",
  * "volume","count"},…]}` exactly as JSON.stringify writes it, or CSV with a header line.
  */
 export function usageBody(totals: BucketTotals, format: 'json' | 'csv' = 'json'): Buffer {
-  return write(totals, format === 'csv' ? CSV_FORMAT : JSON_FORMAT);
+  const writer = new BodyWriter(totals, formatOf(format));
+  writer.lines(0, totals.length);
+  return writer.done();
+}
+
+/**
+ * The same bytes as usageBody, written BUCKETS_PER_TURN buckets at a time with a turn of the
+ * event loop between slices: a 92-day minute body takes tens of milliseconds to write, and
+ * requests that arrive meanwhile (a health check, metered traffic) are served between slices
+ * instead of after the whole body, or after every large body queued before them.
+ */
+export async function usageBodyYielding(
+  totals: BucketTotals,
+  format: 'json' | 'csv' = 'json',
+): Promise<Buffer> {
+  const writer = new BodyWriter(totals, formatOf(format));
+  for (let from = 0; from < totals.length; from += BUCKETS_PER_TURN) {
+    if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+    writer.lines(from, Math.min(totals.length, from + BUCKETS_PER_TURN));
+  }
+  return writer.done();
 }
 
 /**
@@ -176,13 +225,19 @@ export function usageBody(totals: BucketTotals, format: 'json' | 'csv' = 'json')
  */
 const ETAG_MAX_BYTES = 256 * 1024;
 
-/** Writes a usage series as `{success, results}` JSON or as CSV. */
-export function sendUsage(
+/**
+ * Writes a usage series as `{success, results}` JSON or as CSV. Bodies of more than
+ * BUCKETS_PER_TURN buckets are written in slices (usageBodyYielding).
+ */
+export async function sendUsage(
   res: Response,
   totals: BucketTotals,
   format: 'json' | 'csv' = 'json',
-): void {
-  const body = usageBody(totals, format);
+): Promise<void> {
+  const body =
+    totals.length > BUCKETS_PER_TURN
+      ? await usageBodyYielding(totals, format)
+      : usageBody(totals, format);
   // Sets `; charset=utf-8` as res.send() does for strings (the body is ASCII).
   res.type(format === 'csv' ? 'text/csv' : 'application/json');
   if (body.length <= ETAG_MAX_BYTES) {

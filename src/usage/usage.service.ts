@@ -65,7 +65,7 @@ export class UsageService {
       // requests wait behind all of them. After the turn, the ones past the limit are refused.
       if (points > LARGE_ANSWER_POINTS) await new Promise((resolve) => setImmediate(resolve));
       const id = typeof keyId === 'string' ? keyId : await keyId();
-      sendUsage(res, await this.series(id, range), query.format);
+      await sendUsage(res, await this.series(id, range), query.format);
     } finally {
       done();
     }
