@@ -55,6 +55,19 @@ describe('the sign-in throttle under parallel attempts (issue 15.1)', () => {
       .expect(429);
   });
 
+  it('serves many parallel calls with the right password: they wait for a place, none refused', async () => {
+    const owner = await account(t.http);
+    const burst = await Promise.all(
+      Array.from({ length: 25 }, () =>
+        t.http
+          .post('/api/v1/keys/getApiKeys')
+          .send({ email: owner.email, password: owner.password }),
+      ),
+    );
+
+    expect(statuses(burst)).toEqual({ 200: 25 });
+  });
+
   it('counts the dashboard sign-in and the Radar routes against the same email', async () => {
     const owner = await account(t.http);
     const routes = ['/api/v1/auth/session', '/api/v1/keys/generate', '/api/v1/keys/usageAnalytics'];
@@ -520,6 +533,13 @@ describe('paging GET /1.0/keys (issue 15.5)', () => {
 
     expect(Object.keys(res.body)).toEqual(['success', 'keys']);
     expect(res.body.keys.map((k: { name: string }) => k.name)).toEqual(['master', ...names]);
+  });
+
+  it('ignores other query parameters, as it always did', async () => {
+    const res = await list({ _: '1733220000', foo: 'bar' }).expect(200);
+    expect(Object.keys(res.body)).toEqual(['success', 'keys']);
+    const paged = await list({ limit: 2, _: '1' }).expect(200);
+    expect(paged.body.keys).toHaveLength(2);
   });
 
   it('walks the pages with limit and nextCursor, each key once, in order', async () => {

@@ -45,7 +45,11 @@ function turnPage(main: HTMLElement, ctx: ViewContext, by: 1 | -1, next: string 
 }
 
 /** The "API Keys" view: the account's keys, a create button, and a Manage menu per key. */
+/** Counts renders: one that a newer render overtook drops its answer. */
+let renders = 0;
+
 export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId?: string) {
+  const render = ++renders;
   if (paging.account !== ctx.session.account.id) {
     Object.assign(paging, { account: ctx.session.account.id, starts: [null], index: 0 });
   }
@@ -114,11 +118,13 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
   try {
     page = await listKeyPage(KEYS_PER_PAGE, paging.starts[paging.index]);
     // The page shown emptied (its last keys deleted): show the one before.
-    while (page.keys.length === 0 && paging.index > 0) {
+    while (page.keys.length === 0 && paging.index > 0 && render === renders) {
       paging.index--;
       page = await listKeyPage(KEYS_PER_PAGE, paging.starts[paging.index]);
     }
+    if (render !== renders) return;
   } catch (err) {
+    if (render !== renders) return;
     if (isSessionEnd(err)) return ctx.sessionEnded();
     replace(tbody);
     showError(error, messageOf(err));

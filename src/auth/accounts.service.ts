@@ -89,7 +89,7 @@ export class AccountsService {
    */
   async authenticate(email: string, password: string, address: string): Promise<StoredAccount> {
     const normalised = normaliseEmail(email);
-    const attempt = this.throttle.reserve(normalised, address);
+    const attempt = await this.throttle.reserve(normalised, address);
     let account: StoredAccount | null;
     let ok: boolean;
     try {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createInterface } from 'node:readline';
 import { BadRequestException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
@@ -9,13 +10,19 @@ import { RegisterDto } from './dto/register.dto';
 const USAGE =
   'usage: npm run account:create -- EMAIL   (the password on stdin or in KEYMETER_ACCOUNT_PASSWORD)';
 
+/** The password: KEYMETER_ACCOUNT_PASSWORD, else the first line of stdin (typed or piped). */
 async function readPassword(): Promise<string> {
   const fromEnv = process.env.KEYMETER_ACCOUNT_PASSWORD;
   if (fromEnv) return fromEnv;
-  if (process.stdin.isTTY) process.stderr.write('password: ');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+  // Typed at a terminal, the password is shown as it is typed: prefer the variable or a pipe.
+  if (process.stdin.isTTY) process.stderr.write('password (shown as typed): ');
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of lines) return line;
+    return '';
+  } finally {
+    lines.close();
+  }
 }
 
 /**

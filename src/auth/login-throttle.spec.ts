@@ -2,6 +2,7 @@ import {
   AttemptWindows,
   IN_FLIGHT_WAIT_MS,
   LoginThrottle,
+  MAX_PLACE_WAIT_MS,
   TooManyAttemptsException,
 } from './login-throttle';
 
@@ -61,43 +62,79 @@ describe(AttemptWindows.name, () => {
 
 describe(LoginThrottle.name, () => {
   const limits = { perEmail: 3, perAddress: 5, windowMs: WINDOW };
+  const at = (ms: number) => () => ms;
+  /** Whether the promise has settled after the microtasks and timers queued so far. */
+  const settledSoon = async (promise: Promise<unknown>) => {
+    let settled = false;
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
 
-  it('admits no more concurrent checks for one email than its limit', () => {
+  it('lets a check past the limit wait for a place, then refuses it once the failures fill it', async () => {
     const throttle = new LoginThrottle(limits);
-    const attempts = [0, 1, 2].map(() => throttle.reserve('e', 'ip', 0));
+    const running = await Promise.all([0, 1, 2].map(() => throttle.reserve('e', 'ip', at(0))));
+    const fourth = throttle.reserve('e', 'ip', at(0));
 
-    expect(() => throttle.reserve('e', 'ip', 0)).toThrow(TooManyAttemptsException);
-    attempts.forEach((attempt) => attempt.failed());
-    expect(() => throttle.reserve('e', 'ip', 0)).toThrow(/try again in 60 s/);
+    expect(await settledSoon(fourth)).toBe(false);
+    running.forEach((attempt) => attempt.failed());
+    await expect(fourth).rejects.toThrow(/try again in 60 s/);
+    await expect(throttle.reserve('e', 'ip', at(0))).rejects.toThrow(TooManyAttemptsException);
   });
 
-  it('admits no more concurrent checks from one address than its limit', () => {
+  it('admits a waiting check when a running one succeeds', async () => {
     const throttle = new LoginThrottle(limits);
-    for (let i = 0; i < 5; i++) throttle.reserve(`e${i}`, 'ip', 0);
+    const running = await Promise.all([0, 1, 2].map(() => throttle.reserve('e', 'ip', at(0))));
+    const fourth = throttle.reserve('e', 'ip', at(0));
+    running[0].succeeded();
 
-    expect(() => throttle.reserve('other', 'ip', 0)).toThrow(TooManyAttemptsException);
-    expect(() => throttle.reserve('other', 'elsewhere', 0)).not.toThrow();
+    await expect(fourth).resolves.toEqual(
+      expect.objectContaining({ failed: expect.any(Function) }),
+    );
   });
 
-  it('clears the email on success, and frees an abandoned attempt without counting it', () => {
+  it('admits no more concurrent checks from one address than its limit', async () => {
     const throttle = new LoginThrottle(limits);
-    throttle.reserve('e', 'ip', 0).failed();
-    throttle.reserve('e', 'ip', 0).failed();
-    throttle.reserve('e', 'ip', 0).succeeded();
-    for (let i = 0; i < 2; i++) throttle.reserve('e', 'ip', 0).failed();
-    throttle.reserve('e', 'ip', 0).abandoned();
+    for (let i = 0; i < 5; i++) await throttle.reserve(`e${i}`, 'ip', at(0));
 
-    expect(() => throttle.reserve('e', 'ip', 0).failed()).not.toThrow();
-    expect(() => throttle.reserve('e', 'ip', 0)).toThrow(TooManyAttemptsException);
+    expect(await settledSoon(throttle.reserve('other', 'ip', at(0)))).toBe(false);
+    expect(await settledSoon(throttle.reserve('other', 'elsewhere', at(0)))).toBe(true);
   });
 
-  it('settles an attempt once, however often it is told', () => {
+  it('refuses a check that waited past MAX_PLACE_WAIT_MS', async () => {
     const throttle = new LoginThrottle(limits);
-    const attempt = throttle.reserve('e', 'ip', 0);
+    for (let i = 0; i < 3; i++) await throttle.reserve('e', 'ip', at(0));
+    let now = 0;
+    const waiting = throttle.reserve('e', 'ip', () => now);
+    now = MAX_PLACE_WAIT_MS;
+    // Another attempt settling wakes the waiting one, which then sees its deadline passed.
+    (await throttle.reserve('x', 'other', at(0))).abandoned();
+
+    await expect(waiting).rejects.toThrow(TooManyAttemptsException);
+  });
+
+  it('clears the email on success, and frees an abandoned attempt without counting it', async () => {
+    const throttle = new LoginThrottle(limits);
+    (await throttle.reserve('e', 'ip', at(0))).failed();
+    (await throttle.reserve('e', 'ip', at(0))).failed();
+    (await throttle.reserve('e', 'ip', at(0))).succeeded();
+    for (let i = 0; i < 2; i++) (await throttle.reserve('e', 'ip', at(0))).failed();
+    (await throttle.reserve('e', 'ip', at(0))).abandoned();
+    (await throttle.reserve('e', 'ip', at(0))).failed();
+
+    await expect(throttle.reserve('e', 'ip', at(0))).rejects.toThrow(TooManyAttemptsException);
+  });
+
+  it('settles an attempt once, however often it is told', async () => {
+    const throttle = new LoginThrottle(limits);
+    const attempt = await throttle.reserve('e', 'ip', at(0));
     attempt.failed();
     attempt.failed();
     attempt.failed();
 
-    expect(() => throttle.reserve('e', 'ip', 0).failed()).not.toThrow();
+    await expect(throttle.reserve('e', 'ip', at(0))).resolves.toBeDefined();
   });
 });

@@ -109,16 +109,23 @@ export interface SignInAttempt {
   abandoned(): void;
 }
 
+/** How long an attempt waits for a place held by attempts in flight before it is refused. */
+export const MAX_PLACE_WAIT_MS = 10_000;
+
 /**
  * Failed password checks per email and per client address. An attempt is reserved before the
  * password is verified, so parallel attempts cannot outrun the limits: at most `perEmail`
  * checks run per window for one email and `perAddress` for one address, under any
- * concurrency. Beyond them attempts are refused (before any password hashing) until the window
- * ends. A success clears the email's count.
+ * concurrency. An attempt that finds the places taken by checks still running waits for one
+ * (they may succeed: a backend sending its account's password on every Radar call in parallel
+ * is not refused); once the failures alone fill a window, attempts are refused (before any
+ * password hashing) until it ends. A success clears the email's count.
  */
 export class LoginThrottle {
   private readonly emails: AttemptWindows;
   private readonly addresses: AttemptWindows;
+  /** Attempts waiting for a place: woken to look again whenever an attempt settles. */
+  private waiting: (() => void)[] = [];
 
   constructor(limits: ThrottleLimits = DEFAULT_LIMITS) {
     this.emails = new AttemptWindows(limits.perEmail, limits.windowMs);
@@ -126,9 +133,25 @@ export class LoginThrottle {
   }
 
   /** Reserves an attempt, or throws TooManyAttemptsException when this email or address must wait. */
-  reserve(email: string, address: string, now = Date.now()): SignInAttempt {
-    const wait = Math.max(this.emails.wait(email, now), this.addresses.wait(address, now));
-    if (wait > 0) throw new TooManyAttemptsException(Math.ceil(wait / 1000));
+  async reserve(email: string, address: string, clock = Date.now): Promise<SignInAttempt> {
+    const deadline = clock() + MAX_PLACE_WAIT_MS;
+    for (;;) {
+      const now = clock();
+      const wait = Math.max(this.emails.wait(email, now), this.addresses.wait(address, now));
+      if (wait === 0) break;
+      if (wait !== IN_FLIGHT_WAIT_MS || now >= deadline) {
+        throw new TooManyAttemptsException(Math.ceil(wait / 1000));
+      }
+      await new Promise<void>((resolve) => {
+        // Unreferenced: a waiting attempt holds its request open, not the process.
+        const timer = setTimeout(resolve, deadline - now).unref();
+        this.waiting.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const now = clock();
     this.emails.reserve(email, now);
     this.addresses.reserve(address, now);
     let settled = false;
@@ -138,6 +161,9 @@ export class LoginThrottle {
       this.emails.release(email, outcome === 'failed');
       this.addresses.release(address, outcome === 'failed');
       if (outcome === 'succeeded') this.emails.clear(email);
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const wake of waiting) wake();
     };
     return {
       failed: () => settle('failed'),

@@ -166,10 +166,10 @@ export class EnvironmentVariables {
   @IsInt()
   REQUEST_TIMEOUT_MS: number = 60_000;
 
-  /** How long an idle keep-alive connection stays open after a response. */
+  /** How long an idle keep-alive connection stays open after a response (0 would never close it). */
   @IsOptional()
   @Transform(toInt)
-  @Min(0)
+  @Min(1000)
   @Max(600_000)
   @IsInt()
   KEEP_ALIVE_TIMEOUT_MS: number = 5000;

@@ -1,4 +1,4 @@
-import { decodeKeyCursor, encodeKeyCursor } from './key-cursor';
+import { decodeKeyCursor, encodeKeyCursor, KeyPagingError, parseKeyPaging } from './key-cursor';
 
 const ID = '6f1c2a4e-8b7d-4c39-9a51-0e2f3d4c5b6a';
 
@@ -23,5 +23,33 @@ describe('key cursors', () => {
     ['too long', 'a'.repeat(101)],
   ])('refuses a cursor that is %s', (_, text) => {
     expect(decodeKeyCursor(text)).toBeNull();
+  });
+});
+
+describe(parseKeyPaging.name, () => {
+  it('reads a limit and a cursor, each optional', () => {
+    const cursor = { createdAt: new Date(5), id: ID };
+    expect(parseKeyPaging(undefined, undefined)).toEqual({ limit: undefined, after: null });
+    expect(parseKeyPaging('100000', encodeKeyCursor(cursor))).toEqual({
+      limit: 100_000,
+      after: cursor,
+    });
+  });
+
+  it.each([
+    ['0', 'limit must be at least 1'],
+    ['100001', 'limit must be at most 100000'],
+    ['2.5', 'limit must be a whole number of keys'],
+    ['-1', 'limit must be a whole number of keys'],
+    ['1,2', 'limit must be a whole number of keys'],
+    ['', 'limit must be a whole number of keys'],
+  ])('refuses the limit %j', (limit, message) => {
+    expect(() => parseKeyPaging(limit, undefined)).toThrow(new KeyPagingError(message));
+  });
+
+  it('refuses a cursor it did not make', () => {
+    expect(() => parseKeyPaging(undefined, 'nope')).toThrow(
+      'cursor must be a nextCursor this API returned',
+    );
   });
 });

@@ -21,3 +21,30 @@ export function decodeKeyCursor(text: string): KeyCursor | null {
   if (dot < 1 || !Number.isSafeInteger(ms) || ms < 0 || !UUID.test(id)) return null;
   return { createdAt: new Date(ms), id };
 }
+
+/** The largest page GET /1.0/keys serves. */
+export const MAX_PAGE = 100_000;
+
+export class KeyPagingError extends Error {}
+
+/**
+ * `limit` and `cursor` of GET /1.0/keys, as the query string gave them (absent, or text): a
+ * whole number of keys from 1 to MAX_PAGE, and a cursor this API returned.
+ */
+export function parseKeyPaging(
+  limit: string | undefined,
+  cursor: string | undefined,
+): { limit?: number; after: KeyCursor | null } {
+  let pageSize: number | undefined;
+  if (limit !== undefined) {
+    if (!/^\d{1,9}$/.test(limit)) throw new KeyPagingError('limit must be a whole number of keys');
+    pageSize = Number(limit);
+    if (pageSize < 1) throw new KeyPagingError('limit must be at least 1');
+    if (pageSize > MAX_PAGE) throw new KeyPagingError(`limit must be at most ${MAX_PAGE}`);
+  }
+  const after = cursor === undefined ? null : decodeKeyCursor(cursor);
+  if (cursor !== undefined && after === null) {
+    throw new KeyPagingError('cursor must be a nextCursor this API returned');
+  }
+  return { limit: pageSize, after };
+}

@@ -20,6 +20,7 @@ import {
   ApiOkResponse,
   ApiParam,
   ApiProduces,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -30,7 +31,8 @@ import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
 import { KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
 import { SuccessDto } from '../common/dto/success.dto';
-import { KeyListQueryDto, KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
+import { KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
+import { MAX_PAGE } from './key-cursor';
 import { KeysService } from './keys.service';
 
 const KEY_PARAM = ApiParam({
@@ -75,14 +77,24 @@ export class KeysController {
    */
   @Get()
   @Answers(KeyListResponseDto)
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    type: Number,
+    description: `Keys per page, 1-${MAX_PAGE} (default: MAX_KEYS_PER_ACCOUNT, all of them).`,
+  })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the page before.' })
   async list(
     @AuthPrincipal() principal: Principal,
-    @Query() query: KeyListQueryDto,
+    // Read one by one, not as a DTO: this route has always ignored other query parameters
+    // (cache busters and the like), and still does.
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
   ): Promise<KeyListResponseDto> {
-    if (query.limit === undefined && query.cursor === undefined) {
+    if (limit === undefined && cursor === undefined) {
       return { success: true, keys: await this.keys.list(principal.accountId) };
     }
-    const { keys, nextCursor } = await this.keys.page(principal.accountId, query);
+    const { keys, nextCursor } = await this.keys.page(principal.accountId, { limit, cursor });
     return { success: true, keys, nextCursor };
   }
 

@@ -11,7 +11,7 @@ import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageService } from '../usage/usage.service';
 import { KeyCache } from '../access/key-cache.service';
-import { decodeKeyCursor, encodeKeyCursor } from './key-cursor';
+import { encodeKeyCursor, KeyPagingError, parseKeyPaging } from './key-cursor';
 import { KeysRepository, NewKeyRecord, StoredKey } from './keys.repository';
 
 export const MASTER_KEY_NAME = 'master';
@@ -134,13 +134,17 @@ export class KeysService {
    */
   page(
     accountId: string,
-    paging: { limit?: number; cursor?: string },
+    paging: { limit?: string; cursor?: string },
   ): Promise<{ keys: KeyView[]; nextCursor: string | null }> {
-    const after = paging.cursor === undefined ? null : decodeKeyCursor(paging.cursor);
-    if (paging.cursor !== undefined && after === null) {
-      throw new BadRequestException('cursor must be a nextCursor this API returned');
+    let parsed: ReturnType<typeof parseKeyPaging>;
+    try {
+      parsed = parseKeyPaging(paging.limit, paging.cursor);
+    } catch (error) {
+      if (error instanceof KeyPagingError) throw new BadRequestException(error.message);
+      throw error;
     }
-    const limit = paging.limit ?? this.config.maxKeysPerAccount;
+    const { after } = parsed;
+    const limit = parsed.limit ?? this.config.maxKeysPerAccount;
     return this.usage.consistently(async () => {
       // One more than the page, to know whether another follows.
       const rows = await this.keys.listPage(accountId, after, limit + 1);

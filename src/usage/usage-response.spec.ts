@@ -98,10 +98,19 @@ describe(usageBody.name, () => {
     const [json, csv] = [await usageBodyYielding(totals), await usageBodyYielding(totals, 'csv')];
     clearInterval(counting);
 
-    expect(json.equals(usageBody(totals))).toBe(true);
-    expect(csv.equals(usageBody(totals, 'csv'))).toBe(true);
+    expect(json!.equals(usageBody(totals))).toBe(true);
+    expect(csv!.equals(usageBody(totals, 'csv'))).toBe(true);
     // A timer could fire between slices: the writing did not hold the loop throughout.
     expect(totals.length).toBeGreaterThan(4 * BUCKETS_PER_TURN);
     expect(turns).toBeGreaterThan(0);
+  });
+
+  it('stops writing once the client has gone', async () => {
+    const r = parseUsageRange({ interval: 'minute' }, new Date('2021-04-20T10:11:12Z'));
+    let slices = 0;
+    const body = await usageBodyYielding(new BucketTotals(r), 'csv', () => ++slices > 2);
+
+    expect(body).toBeNull();
+    expect(slices).toBe(3);
   });
 });

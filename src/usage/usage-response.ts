@@ -209,10 +209,13 @@ export function usageBody(totals: BucketTotals, format: 'json' | 'csv' = 'json')
 export async function usageBodyYielding(
   totals: BucketTotals,
   format: 'json' | 'csv' = 'json',
-): Promise<Buffer> {
+  abandoned: () => boolean = () => false,
+): Promise<Buffer | null> {
   const writer = new BodyWriter(totals, formatOf(format));
   for (let from = 0; from < totals.length; from += BUCKETS_PER_TURN) {
     if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+    // The client went away between slices: nobody will read the rest.
+    if (abandoned()) return null;
     writer.lines(from, Math.min(totals.length, from + BUCKETS_PER_TURN));
   }
   return writer.done();
@@ -236,8 +239,9 @@ export async function sendUsage(
 ): Promise<void> {
   const body =
     totals.length > BUCKETS_PER_TURN
-      ? await usageBodyYielding(totals, format)
+      ? await usageBodyYielding(totals, format, () => res.destroyed || res.req.destroyed)
       : usageBody(totals, format);
+  if (body === null) return;
   // Sets `; charset=utf-8` as res.send() does for strings (the body is ASCII).
   res.type(format === 'csv' ? 'text/csv' : 'application/json');
   if (body.length <= ETAG_MAX_BYTES) {
