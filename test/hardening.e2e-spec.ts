@@ -26,6 +26,10 @@ async function listen(t: TestApp): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** A sign-up with a valid password. */
+const signUp = (t: TestApp, email: string) =>
+  t.http.post('/api/v1/auth/register').send({ email, password: 'a-good-password' });
+
 const wrongPassword = (email: string) => ({ email, password: 'not-the-password-1' });
 
 describe('the sign-in throttle under parallel attempts (issue 15.1)', () => {
@@ -107,8 +111,7 @@ describe('sign-up limits (issue 15.2)', () => {
   let t: TestApp;
   afterEach(() => t?.close());
 
-  const register = (email: string) =>
-    t.http.post('/api/v1/auth/register').send({ email, password: 'a-good-password' });
+  const register = (email: string) => signUp(t, email);
 
   it('refuses registrations from one address past the hourly limit, also in parallel', async () => {
     t = await startApp('sqlite', { env: { REGISTRATIONS_PER_ADDRESS_PER_HOUR: '5' } });
@@ -197,8 +200,7 @@ describe('look-alike emails (issue 15.3)', () => {
   });
   afterAll(() => t.close());
 
-  const register = (email: string) =>
-    t.http.post('/api/v1/auth/register').send({ email, password: 'a-good-password' });
+  const register = (email: string) => signUp(t, email);
 
   it.each([
     ['a zero-width space', '\u200b'],

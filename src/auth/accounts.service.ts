@@ -6,12 +6,11 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { HOUR_MS } from '../usage/time';
 import { KeysService, MASTER_KEY_NAME } from '../keys/keys.service';
 import { AccountsRepository, StoredAccount } from './accounts.repository';
 import { AttemptWindows, LoginThrottle, TooManyAttemptsException } from './login-throttle';
 import { hashPassword, normaliseEmail, verifyPassword } from './passwords';
-
-const HOUR_MS = 3_600_000;
 
 export interface Registration {
   account: { id: string; email: string; createdAt: Date };

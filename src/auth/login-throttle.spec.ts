@@ -15,6 +15,7 @@ describe(AttemptWindows.name, () => {
     windows.reserve('a', 0);
 
     expect(windows.wait('a', 0)).toBe(IN_FLIGHT_WAIT_MS);
+    expect(windows.filled('a', 0)).toBe(false);
     windows.release('a', false);
     expect(windows.wait('a', 0)).toBe(0);
   });
@@ -27,6 +28,7 @@ describe(AttemptWindows.name, () => {
     }
 
     expect(windows.wait('a', 1000)).toBe(WINDOW);
+    expect(windows.filled('a', 1000)).toBe(true);
     expect(windows.wait('a', 31_000)).toBe(WINDOW - 30_000);
     expect(windows.wait('a', 1000 + WINDOW)).toBe(0);
     expect(windows.wait('b', 1000)).toBe(0);

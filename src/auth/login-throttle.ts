@@ -64,6 +64,15 @@ export class AttemptWindows {
     return IN_FLIGHT_WAIT_MS;
   }
 
+  /** Whether `id`'s window is full until it ends (not only held by attempts in flight). */
+  filled(id: string, now: number): boolean {
+    const w = this.current(id, now);
+    if (!w) return false;
+    return (
+      w.counted >= this.limit || (this.everyAttemptCounts && w.counted + w.inFlight >= this.limit)
+    );
+  }
+
   /** Holds a place for an attempt that passed `wait`; settle it with `release`. */
   reserve(id: string, now: number): void {
     let w = this.current(id, now);
@@ -139,7 +148,8 @@ export class LoginThrottle {
       const now = clock();
       const wait = Math.max(this.emails.wait(email, now), this.addresses.wait(address, now));
       if (wait === 0) break;
-      if (wait !== IN_FLIGHT_WAIT_MS || now >= deadline) {
+      const filled = this.emails.filled(email, now) || this.addresses.filled(address, now);
+      if (filled || now >= deadline) {
         throw new TooManyAttemptsException(Math.ceil(wait / 1000));
       }
       await new Promise<void>((resolve) => {
