@@ -60,6 +60,10 @@ export async function startApp(provider: Provider, options: StartOptions = {}): 
     app = moduleRef.createNestApplication<NestExpressApplication>({
       bodyParser: false,
       logger: ['error', 'warn'],
+      // A client a test abandoned mid-request (a fuzzed body cut short, say) would hold
+      // app.close() until the server's own requestTimeout (60 s, as long as Jest's hook limit):
+      // the suite's end destroys such sockets instead of waiting them out.
+      forceCloseConnections: true,
     });
     configureApp(app);
     await app.init();
