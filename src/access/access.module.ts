@@ -4,18 +4,22 @@ import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageModule } from '../usage/usage.module';
 import { AccessGate } from './access-gate';
 import { KeyAccessRepository } from './key-access.repository';
+import { KeyChangeChannel } from './key-change-channel';
 import { KeyCache } from './key-cache.service';
 
 /**
- * The request gate: the key cache, its one query and AccessGate. The global guard that puts it
- * in front of every route is registered by AppModule, next to the session authenticator it also
- * needs (from auth/), so that access/ imports no feature above it.
+ * The request gate: the key cache, its one query, the channel that keeps the caches of several
+ * instances in step, and AccessGate. The global guard that puts it in front of every route is
+ * registered by AppModule, next to the session authenticator it also needs (from auth/), so that
+ * access/ imports no feature above it.
  */
 @Module({
   imports: [UsageModule],
   providers: [
     KeyAccessRepository,
     KeyCache,
+    // Injects KeyCache and registers with it: the cache does not know the channel.
+    KeyChangeChannel,
     {
       provide: AccessGate,
       inject: [KeyVault, KeyCache, UsageMeter],

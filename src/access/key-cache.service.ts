@@ -19,7 +19,8 @@ function sameAccess(a: KeyAccess, b: KeyAccess): boolean {
 /**
  * Keys by lookup hash, so that the guard does no database work for a key it has seen recently,
  * and a flood of unknown keys costs one query per distinct key per second. Changes made through
- * this instance evict the key at once; other instances see them within KEY_CACHE_TTL_MS.
+ * this instance evict the key at once; other instances hear of them through KeyChangeChannel
+ * (PostgreSQL), or within KEY_CACHE_TTL_MS when that channel is down.
  *
  * Memory is bounded by KEY_CACHE_MAX twice over: at most that many known keys (a few hundred
  * bytes each: only what KeyAccess holds) and, apart, at most that many unknown hashes, so that
@@ -34,6 +35,7 @@ export class KeyCache {
   private readonly loading = new Map<string, Promise<KeyAccess | null>>();
   /** Bumped by every eviction: a lookup that started before one must not cache its answer. */
   private generation = 0;
+  private readonly evictListeners: ((keyId: string) => void)[] = [];
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -101,11 +103,36 @@ export class KeyCache {
     return cached;
   }
 
-  /** Forget a key after it changed (renamed, (de)activated, deleted). */
+  /**
+   * Forget a key after it changed here (renamed, (de)activated, deleted), and tell the
+   * onEvict listeners (KeyChangeChannel, which tells the other instances).
+   */
   evict(keyId: string): void {
+    this.evictLocally(keyId);
+    for (const listener of this.evictListeners) listener(keyId);
+  }
+
+  /** Forget a key that changed elsewhere (another instance announced it). */
+  evictLocally(keyId: string): void {
     this.invalidateLoads();
     const hash = this.hashById.get(keyId);
     if (hash !== undefined) this.known.delete(hash);
+  }
+
+  /** Forget everything, loads in flight too: changes may have been missed. */
+  clear(): void {
+    this.invalidateLoads();
+    this.known.clear();
+    this.unknown.clear();
+    this.hashById.clear();
+  }
+
+  /**
+   * Calls `listener` with the id of every key evicted by a change made here. The publisher
+   * registers itself, so that the cache needs no publisher (the publisher needs the cache).
+   */
+  onEvict(listener: (keyId: string) => void): void {
+    this.evictListeners.push(listener);
   }
 
   /** Forget that a hash was unknown (a key with it was just created). */
