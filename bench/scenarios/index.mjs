@@ -17,8 +17,9 @@ import b4 from './b4.mjs';
 import b5 from './b5.mjs';
 import b6 from './b6.mjs';
 import b8 from './b8.mjs';
+import b8x from './b8x.mjs';
 import b9 from './b9.mjs';
 import h1 from './h1.mjs';
 import throughput from './throughput.mjs';
 
-export const SCENARIOS = [throughput, b8, b4, b5, b6, b3, h1, b9];
+export const SCENARIOS = [throughput, b8, b4, b5, b6, b3, h1, b9, b8x];
