@@ -13,6 +13,7 @@ import { SESSION_COOKIE } from './auth/session-cookie';
 import { bodyShapeGuard } from './common/body-shape';
 import { weakETag } from './common/etag';
 import { documentErrorEnvelope } from './common/openapi';
+import { requestIdMiddleware } from './common/request-id';
 import { ShutdownState } from './common/shutdown';
 import { validationPipe } from './common/validation';
 import { APP_CONFIG, AppConfig } from './config/config';
@@ -41,6 +42,7 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.disable('x-powered-by');
   limitSlowClients(app.getHttpServer() as Server, config);
+  app.use(requestIdMiddleware);
   app.use(app.get(ShutdownState).middleware);
   // No upgrade-insecure-requests: over plain HTTP on a LAN address it makes browsers fetch
   // /docs and / assets over HTTPS, which keymeter does not serve (TLS ends at a proxy, if any).

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { databaseErrorAnswer } from '../../prisma/database-errors';
+import { requestIdOf } from '../request-id';
 
 /** The one shape of every error keymeter returns. */
 export interface ErrorEnvelope {
@@ -15,6 +16,8 @@ export interface ErrorEnvelope {
   statusCode: number;
   error: string;
   message: string | string[];
+  /** A stable reason, on the refusals that have one (EXPIRED); absent on all the others. */
+  code?: string;
 }
 
 const REASONS: Record<number, string> = {
@@ -43,10 +46,13 @@ function fromHttpException(exception: HttpException): ErrorEnvelope {
     typeof res === 'string'
       ? res
       : ((res as { message?: string | string[] }).message ?? exception.message);
-  return envelope(
+  const body = envelope(
     exception.getStatus(),
     typeof message === 'string' ? unknownRoute(message) : message,
   );
+  const code = typeof res === 'string' ? undefined : (res as { code?: unknown }).code;
+  if (typeof code === 'string') body.code = code;
+  return body;
 }
 
 /** Envelopes serialised once, for exceptions that are built once and thrown again and again. */
@@ -154,7 +160,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.writeSerialised(response, host.getArgByIndex<Request>(0), serialised);
       return;
     }
-    const body = this.toEnvelope(exception); // logs what is unexpected, answered or not
+    // Logs what is unexpected, answered or not, under the request's id.
+    const body = this.toEnvelope(exception, host.getArgByIndex<Request>(0));
     // Once the headers are out (a stream that failed half-way), there is nothing left to send.
     if (response.headersSent) return;
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
@@ -183,12 +190,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     response.end(bytes);
   }
 
-  private toEnvelope(exception: unknown): ErrorEnvelope {
+  private toEnvelope(exception: unknown, request: Request): ErrorEnvelope {
     if (exception instanceof HttpException) return fromHttpException(exception);
     const mapped = databaseErrorAnswer(exception);
     if (mapped) return envelope(mapped.statusCode, mapped.message);
+    const id = requestIdOf(request);
     this.logger.error(
-      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      (id ? `request ${id}: ` : '') +
+        (exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)),
     );
     return envelope(500, 'an unexpected error occurred; it has been logged');
   }
