@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AccessModule } from './access/access.module';
 import { ApiKeyGuard } from './access/api-key.guard';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { ShutdownState } from './common/shutdown';
@@ -20,6 +21,7 @@ import { RadarModule } from './radar/radar.module';
     CryptoModule,
     MetricsModule,
     AccessModule,
+    AuditModule,
     AuthModule,
     KeysModule,
     RadarModule,

@@ -6,7 +6,7 @@ import { KeysService } from '../src/keys/keys.service';
 import { PrismaService } from '../src/prisma/prisma.service';
 import { UsageMeter } from '../src/usage/usage-meter.service';
 import { providers, startApp, TestApp } from './helpers/app';
-import { account, basic, TestAccount } from './helpers/factory';
+import { account, basic, masterActor, TestAccount } from './helpers/factory';
 import { POSTGRES_ADMIN_URL } from './helpers/postgres';
 import { Client } from 'pg';
 
@@ -29,7 +29,7 @@ for (const provider of providers()) {
 
     /** A new (non-master) key of the owner, not yet looked up by anyone. */
     async function newKey(name: string): Promise<{ id: string; key: string; hash: string }> {
-      const { key, stored } = await t.app.get(KeysService).create(owner.accountId, name);
+      const { key, stored } = await t.app.get(KeysService).create(masterActor(owner), name);
       return { id: stored.id, key, hash: vault.hash(key) };
     }
 
@@ -300,7 +300,7 @@ for (const provider of providers()) {
       const service = t.app.get(KeysService);
       const hashes: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const { key } = await service.create(owner.accountId, `bounded ${i}`);
+        const { key } = await service.create(masterActor(owner), `bounded ${i}`);
         hashes.push(vault.hash(key));
         await cache.find(hashes[i]);
       }
@@ -330,7 +330,7 @@ for (const provider of providers()) {
       const owner = await account(t.http);
       const cache = t.app.get(KeyCache);
       const prisma = t.app.get(PrismaService);
-      const { key, stored } = await t.app.get(KeysService).create(owner.accountId, 'refreshed');
+      const { key, stored } = await t.app.get(KeysService).create(masterActor(owner), 'refreshed');
       const hash = t.app.get(KeyVault).hash(key);
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -26,6 +26,8 @@ export class AccessGate {
     private readonly vault: KeyVault,
     private readonly cache: KeyCache,
     private readonly meter: UsageMeter,
+    /** The clock expiry is judged by (tests move it). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Admits a request carrying `credential` under `rule`, and meters its body against the key. */
@@ -52,9 +54,14 @@ export class AccessGate {
     return found instanceof Promise ? found.then(orUnknown) : orUnknown(found);
   }
 
-  /** Why this key may not be used under `rule` now, or null when it may. */
+  /**
+   * Why this key may not be used under `rule` now, or null when it may. Expiry is judged from
+   * the cached key's own instant against the clock, so it takes effect at that instant on every
+   * instance, with no cache flush.
+   */
   refusalFor(key: KeyAccess, rule: KeyRule): Refusal | null {
     if (!key.isActive) return REFUSALS.deactivated;
+    if (key.expiresAtMs !== null && this.now() >= key.expiresAtMs) return REFUSALS.expired;
     if (rule === 'master' && !key.isMaster) return REFUSALS.notMaster;
     return null;
   }

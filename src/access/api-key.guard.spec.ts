@@ -49,6 +49,7 @@ function stored(key: Partial<KeyAccess> = {}): KeyAccess {
     name: 'hot',
     isMaster: false,
     isActive: true,
+    expiresAtMs: null,
     ...key,
   };
 }

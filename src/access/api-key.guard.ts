@@ -30,10 +30,11 @@ const EXCEPTIONS = new Map<Refusal, HttpException>();
 function exceptionOf(refusal: Refusal): HttpException {
   let exception = EXCEPTIONS.get(refusal);
   if (!exception) {
+    const body = refusal.inEnvelope
+      ? { message: refusal.message, code: refusal.code }
+      : refusal.message;
     exception = prebuilt(
-      refusal.status === 403
-        ? new ForbiddenException(refusal.message)
-        : new UnauthorizedException(refusal.message),
+      refusal.status === 403 ? new ForbiddenException(body) : new UnauthorizedException(body),
     );
     EXCEPTIONS.set(refusal, exception);
   }

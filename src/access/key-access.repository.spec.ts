@@ -4,23 +4,29 @@ describe(toKeyAccess.name, () => {
   const id = '6f1c2a9e-0d7b-4a53-9b1e-2f8c7d6e5a41';
   const accountId = '0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d';
 
-  it('reads SQLite booleans (0/1) as booleans', () => {
-    expect(toKeyAccess([id, accountId, 'ci', 1, 0])).toStrictEqual({
+  it('reads SQLite booleans (0/1) and integer epoch ms as they come', () => {
+    expect(toKeyAccess([id, accountId, 'ci', 1, 0, 1_800_000_000_000])).toStrictEqual({
       id,
       accountId,
       name: 'ci',
       isMaster: true,
       isActive: false,
+      expiresAtMs: 1_800_000_000_000,
     });
   });
 
-  it('reads PostgreSQL booleans as they come', () => {
-    expect(toKeyAccess([id, accountId, 'ci', false, true])).toStrictEqual({
+  it('reads PostgreSQL booleans and numeric text epoch ms as they come', () => {
+    expect(toKeyAccess([id, accountId, 'ci', false, true, '1800000000000'])).toStrictEqual({
       id,
       accountId,
       name: 'ci',
       isMaster: false,
       isActive: true,
+      expiresAtMs: 1_800_000_000_000,
     });
+  });
+
+  it('reads a key without expiry as expiresAtMs null', () => {
+    expect(toKeyAccess([id, accountId, 'ci', true, true, null]).expiresAtMs).toBeNull();
   });
 });

@@ -12,7 +12,8 @@ function sameAccess(a: KeyAccess, b: KeyAccess): boolean {
     a.accountId === b.accountId &&
     a.name === b.name &&
     a.isMaster === b.isMaster &&
-    a.isActive === b.isActive
+    a.isActive === b.isActive &&
+    a.expiresAtMs === b.expiresAtMs
   );
 }
 

@@ -10,6 +10,11 @@ export class Refusal {
     readonly status: 401 | 403,
     readonly code: string,
     readonly message: string,
+    /**
+     * Whether the error envelope carries `code`. Reasons added after the published envelope
+     * (`{success, statusCode, error, message}`) name themselves; the first ones keep its bytes.
+     */
+    readonly inEnvelope = false,
   ) {}
 }
 
@@ -22,6 +27,7 @@ export const REFUSALS = {
   malformed: new Refusal(401, 'MALFORMED', 'the API key is malformed or its checksum is wrong'),
   unknown: new Refusal(401, 'NOT_FOUND', 'the API key is not valid'),
   deactivated: new Refusal(401, 'DISABLED', 'the API key is deactivated'),
+  expired: new Refusal(401, 'EXPIRED', 'the API key has expired', true),
   notMaster: new Refusal(403, 'NOT_MASTER', 'this route needs the account master key'),
 } as const;
 

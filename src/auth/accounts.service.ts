@@ -5,11 +5,19 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { accountActor, type RequestOrigin } from '../audit/actor';
+import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { HOUR_MS } from '../usage/time';
 import { KeysService, MASTER_KEY_NAME } from '../keys/keys.service';
 import { AccountsRepository, StoredAccount } from './accounts.repository';
-import { AttemptWindows, LoginThrottle, TooManyAttemptsException } from './login-throttle';
+import {
+  AttemptWindows,
+  DEFAULT_LIMITS,
+  LoginThrottle,
+  TooManyAttemptsException,
+} from './login-throttle';
 import { hashPassword, normaliseEmail, verifyPassword } from './passwords';
 
 export interface Registration {
@@ -21,10 +29,19 @@ export interface Registration {
 export class AccountsService {
   private readonly throttle = new LoginThrottle();
   private readonly registrations: AttemptWindows;
+  /**
+   * Emails whose throttled sign-ins were recorded in this window: a flood of refused attempts
+   * is one sign_in.throttled entry per email per window, not one per attempt.
+   */
+  private readonly throttledRecorded = new LRUCache<string, true>({
+    max: 10_000,
+    ttl: DEFAULT_LIMITS.windowMs,
+  });
 
   constructor(
     private readonly accounts: AccountsRepository,
     private readonly keys: KeysService,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.registrations = new AttemptWindows(config.registrationsPerAddressPerHour, HOUR_MS, true);
@@ -35,7 +52,8 @@ export class AccountsService {
    * and (429) past REGISTRATIONS_PER_ADDRESS_PER_HOUR from one address, each attempt counted
    * whether or not it succeeds: every one may cost a password hash.
    */
-  async register(email: string, password: string, address: string): Promise<Registration> {
+  async register(email: string, password: string, origin: RequestOrigin): Promise<Registration> {
+    const address = origin.ip ?? '';
     if (this.config.registration === 'closed') {
       throw new ForbiddenException(
         'registration is closed on this server; an operator creates accounts (npm run account:create)',
@@ -46,14 +64,21 @@ export class AccountsService {
     if (wait > 0) throw new TooManyAttemptsException(Math.ceil(wait / 1000), 'registrations');
     this.registrations.reserve(address, now);
     try {
-      return await this.createAccount(email, password);
+      return await this.createAccount(email, password, origin);
     } finally {
       this.registrations.release(address, true);
     }
   }
 
-  /** Creates an account and its master key; the key's plaintext is returned this once. */
-  async createAccount(email: string, password: string): Promise<Registration> {
+  /**
+   * Creates an account and its master key; the key's plaintext is returned this once. Without
+   * an origin, an operator made it (npm run account:create).
+   */
+  async createAccount(
+    email: string,
+    password: string,
+    origin: RequestOrigin = { ip: null, userAgent: null, requestId: null },
+  ): Promise<Registration> {
     const normalised = normaliseEmail(email);
     if (await this.accounts.findByEmail(normalised)) {
       throw new ConflictException('an account with this email already exists');
@@ -65,6 +90,11 @@ export class AccountsService {
       normalised,
       await hashPassword(password),
       record,
+    );
+    await this.audit.record(
+      accountActor(created.account.id, 'anonymous', origin),
+      'account.registered',
+      { keyId: created.key.id, keyName: created.key.name },
     );
     return {
       account: {
@@ -86,9 +116,19 @@ export class AccountsService {
    * Repeated failures for one email or from one address are refused with 429 for a while; the
    * attempt is reserved before the password check, so parallel attempts count too.
    */
-  async authenticate(email: string, password: string, address: string): Promise<StoredAccount> {
+  async authenticate(
+    email: string,
+    password: string,
+    origin: RequestOrigin,
+  ): Promise<StoredAccount> {
     const normalised = normaliseEmail(email);
-    const attempt = await this.throttle.reserve(normalised, address);
+    let attempt: Awaited<ReturnType<LoginThrottle['reserve']>>;
+    try {
+      attempt = await this.throttle.reserve(normalised, origin.ip ?? '');
+    } catch (error) {
+      if (error instanceof TooManyAttemptsException) await this.recordThrottled(normalised, origin);
+      throw error;
+    }
     let account: StoredAccount | null;
     let ok: boolean;
     try {
@@ -100,9 +140,28 @@ export class AccountsService {
     }
     if (!account || !ok) {
       attempt.failed();
+      // An email without an account has no log to write to.
+      if (account) {
+        await this.audit.recordQuietly(
+          accountActor(account.id, 'anonymous', origin),
+          'sign_in.failed',
+        );
+      }
       throw new UnauthorizedException('wrong email or password');
     }
     attempt.succeeded();
     return account;
+  }
+
+  /** The first throttled sign-in of an email in a window, for the account it names (if any). */
+  private async recordThrottled(email: string, origin: RequestOrigin): Promise<void> {
+    if (this.throttledRecorded.has(email)) return;
+    this.throttledRecorded.set(email, true);
+    const account = await this.accounts.findByEmail(email).catch(() => null);
+    if (!account) return;
+    await this.audit.recordQuietly(
+      accountActor(account.id, 'anonymous', origin),
+      'sign_in.throttled',
+    );
   }
 }

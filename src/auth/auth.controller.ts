@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -8,6 +8,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { Public } from '../access/public.decorator';
+import { Origin, type RequestOrigin } from '../audit/actor';
 import { AccountsService } from './accounts.service';
 import { RegisterDto, RegisterResponseDto } from './dto/register.dto';
 
@@ -29,8 +30,11 @@ export class AuthController {
   @ApiTooManyRequestsResponse({
     description: 'Too many registrations from this address; see Retry-After.',
   })
-  async register(@Body() body: RegisterDto, @Ip() ip: string): Promise<RegisterResponseDto> {
-    const { account, masterKey } = await this.accounts.register(body.email, body.password, ip);
+  async register(
+    @Body() body: RegisterDto,
+    @Origin() origin: RequestOrigin,
+  ): Promise<RegisterResponseDto> {
+    const { account, masterKey } = await this.accounts.register(body.email, body.password, origin);
     return {
       success: true,
       data: {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionAuthenticator } from '../access/session-authenticator';
+import { AuditModule } from '../audit/audit.module';
 import { KeysModule } from '../keys/keys.module';
 import { AccountsRepository } from './accounts.repository';
 import { AccountsService } from './accounts.service';
@@ -10,7 +11,7 @@ import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 
 @Module({
-  imports: [KeysModule],
+  imports: [KeysModule, AuditModule],
   controllers: [AuthController, SessionController],
   providers: [
     AccountsRepository,

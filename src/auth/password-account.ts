@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { originOf } from '../audit/actor';
 import { validationPipe } from '../common/validation';
 import type { StoredAccount } from './accounts.repository';
 import { AccountsService } from './accounts.service';
@@ -43,7 +44,11 @@ export class PasswordAccountGuard implements CanActivate {
       metatype,
     })) as CredentialsDto;
     request.body = body;
-    request[ACCOUNT] = await this.accounts.authenticate(body.email, body.password, request.ip!);
+    request[ACCOUNT] = await this.accounts.authenticate(
+      body.email,
+      body.password,
+      originOf(request),
+    );
     return true;
   }
 }

@@ -6,7 +6,6 @@ import {
   Get,
   Headers,
   HttpCode,
-  Ip,
   Post,
   Req,
   Res,
@@ -21,6 +20,7 @@ import {
 import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator';
 import { SignedIn } from '../access/access.decorator';
+import { type Actor, originOf, RequestActor } from '../audit/actor';
 import { SuccessDto } from '../common/dto/success.dto';
 import { SessionResponseDto, SignInDto } from './dto/session.dto';
 import type { SessionPrincipal } from '../access/principal';
@@ -51,7 +51,6 @@ export class SessionController {
   @ApiTooManyRequestsResponse({ description: 'Too many failed attempts; see Retry-After.' })
   async signIn(
     @Body() body: SignInDto,
-    @Ip() ip: string,
     @Headers('sec-fetch-site') fetchSite: string | undefined,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
@@ -65,7 +64,7 @@ export class SessionController {
     const { token, view } = await this.sessions.signIn(
       body.email,
       body.password,
-      ip,
+      originOf(req),
       sessionTokenOf(req),
     );
     setSessionCookie(req, res, token, this.sessions.ttlMs);
@@ -93,10 +92,11 @@ export class SessionController {
   @SignedIn()
   @ApiOkResponse({ type: SuccessDto })
   async signOut(
+    @RequestActor() actor: Actor,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<SuccessDto> {
-    await this.sessions.signOut(sessionTokenOf(req));
+    await this.sessions.signOut(actor, sessionTokenOf(req));
     clearSessionCookie(req, res);
     return { success: true };
   }

@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { accountActor, type Actor, type RequestOrigin } from '../audit/actor';
+import { AuditService } from '../audit/audit.service';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { AccountsService } from './accounts.service';
@@ -41,6 +43,7 @@ export class SessionsService {
     private readonly sessions: SessionsRepository,
     private readonly accounts: AccountsService,
     private readonly vault: KeyVault,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,10 +58,10 @@ export class SessionsService {
   async signIn(
     email: string,
     password: string,
-    address: string,
+    origin: RequestOrigin,
     previousToken?: unknown,
   ): Promise<{ token: string; view: SessionView }> {
-    const account = await this.accounts.authenticate(email, password, address);
+    const account = await this.accounts.authenticate(email, password, origin);
     const now = new Date();
     if (isWellFormedSessionToken(previousToken)) {
       await this.sessions.deleteByTokenHash(hashSessionToken(previousToken));
@@ -67,6 +70,7 @@ export class SessionsService {
     const token = newSessionToken();
     const expiresAt = new Date(now.getTime() + this.ttlMs);
     await this.sessions.create(account.id, hashSessionToken(token), expiresAt);
+    await this.audit.record(accountActor(account.id, 'password', origin), 'session.signed_in');
     return {
       token,
       view: this.view(token, { accountId: account.id, email: account.email, expiresAt }),
@@ -90,10 +94,11 @@ export class SessionsService {
   }
 
   /** Ends the session this cookie value opens, if any. */
-  async signOut(token: unknown): Promise<void> {
+  async signOut(actor: Actor, token: unknown): Promise<void> {
     if (isWellFormedSessionToken(token)) {
       await this.sessions.deleteByTokenHash(hashSessionToken(token));
     }
+    await this.audit.record(actor, 'session.signed_out');
   }
 
   csrfMatches(token: string, presented: unknown): boolean {

@@ -27,9 +27,10 @@ import type { Response } from 'express';
 import { MasterKey } from '../access/access.decorator';
 import { AuthPrincipal } from '../access/principal.decorator';
 import type { Principal } from '../access/principal';
+import { type Actor, RequestActor } from '../audit/actor';
 import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
-import { KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
+import { CreateKeyDto, KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
 import { SuccessDto } from '../common/dto/success.dto';
 import { KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
 import { MAX_PAGE } from './key-cursor';
@@ -85,28 +86,25 @@ export class KeysController {
   })
   @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the page before.' })
   async list(
-    @AuthPrincipal() principal: Principal,
+    @RequestActor() actor: Actor,
     // Read one by one, not as a DTO: this route has always ignored other query parameters
     // (cache busters and the like), and still does.
     @Query('limit') limit?: string,
     @Query('cursor') cursor?: string,
   ): Promise<KeyListResponseDto> {
     if (limit === undefined && cursor === undefined) {
-      return { success: true, keys: await this.keys.list(principal.accountId) };
+      return { success: true, keys: await this.keys.listRevealing(actor) };
     }
-    const { keys, nextCursor } = await this.keys.page(principal.accountId, { limit, cursor });
+    const { keys, nextCursor } = await this.keys.page(actor, { limit, cursor });
     return { success: true, keys, nextCursor };
   }
 
-  /** Adds a key. The name must be unique within the account. */
+  /** Adds a key, optionally expiring. The name must be unique within the account. */
   @Post()
   @HttpCode(200)
   @Answers(KeyCreatedDto, { names: true })
-  async create(
-    @AuthPrincipal() principal: Principal,
-    @Body() body: KeyNameDto,
-  ): Promise<KeyCreatedDto> {
-    const { key, stored } = await this.keys.create(principal.accountId, body.name);
+  async create(@RequestActor() actor: Actor, @Body() body: CreateKeyDto): Promise<KeyCreatedDto> {
+    const { key, stored } = await this.keys.create(actor, body.name, body.expiresAt);
     return { success: true, name: stored.name, key };
   }
 
@@ -114,37 +112,37 @@ export class KeysController {
   @Put(':key')
   @Answers(KeyCreatedDto, { onKey: true, names: true })
   async rename(
-    @AuthPrincipal() principal: Principal,
+    @RequestActor() actor: Actor,
     @Param('key') ref: string,
     @Body() body: KeyNameDto,
   ): Promise<KeyCreatedDto> {
-    const stored = await this.keys.update(principal.accountId, ref, { name: body.name });
+    const stored = await this.keys.update(actor, ref, { name: body.name });
     return { success: true, name: stored.name, key: this.keys.display(stored, ref) };
   }
 
-  /** Renames, deactivates or activates a key. The master key cannot be deactivated. */
+  /**
+   * Renames, deactivates or activates a key, or sets or clears (null) its expiry. The master
+   * key cannot be deactivated.
+   */
   @Patch(':key')
   @Answers(KeyResponseDto, { onKey: true })
   @ApiBadRequestResponse({
     description: 'Invalid fields, or an attempt to deactivate the master key.',
   })
   async update(
-    @AuthPrincipal() principal: Principal,
+    @RequestActor() actor: Actor,
     @Param('key') ref: string,
     @Body() body: UpdateKeyDto,
   ): Promise<KeyResponseDto> {
-    const stored = await this.keys.update(principal.accountId, ref, body);
-    return { success: true, apiKey: await this.keys.viewOf(principal.accountId, stored.id) };
+    const stored = await this.keys.update(actor, ref, body);
+    return { success: true, apiKey: await this.keys.viewOf(actor.accountId, stored.id) };
   }
 
   /** Deletes a key and its usage. The master key cannot be deleted. */
   @Delete(':key')
   @Answers(SuccessDto, { onKey: true })
-  async remove(
-    @AuthPrincipal() principal: Principal,
-    @Param('key') ref: string,
-  ): Promise<SuccessDto> {
-    await this.keys.delete(principal.accountId, ref);
+  async remove(@RequestActor() actor: Actor, @Param('key') ref: string): Promise<SuccessDto> {
+    await this.keys.delete(actor, ref);
     return { success: true };
   }
 

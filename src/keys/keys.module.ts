@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
+import { AuditModule } from '../audit/audit.module';
 import { KeyHoldersController } from './key-holders.controller';
 import { KeysController } from './keys.controller';
 import { KeysRepository } from './keys.repository';
@@ -7,7 +8,7 @@ import { KeysService } from './keys.service';
 import { VerifyService } from './verify.service';
 
 @Module({
-  imports: [AccessModule],
+  imports: [AccessModule, AuditModule],
   controllers: [KeysController, KeyHoldersController],
   providers: [KeysRepository, KeysService, VerifyService],
   exports: [KeysRepository, KeysService, AccessModule],

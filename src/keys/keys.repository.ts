@@ -1,6 +1,6 @@
 import type { KeyCursor } from './key-cursor';
 import { Injectable } from '@nestjs/common';
-import { KeyAccess, toKeyAccess } from '../access/key-access.repository';
+import { ACCESS_COLUMNS, epochMsOf, KeyAccess, toKeyAccess } from '../access/key-access.repository';
 import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 
@@ -22,6 +22,7 @@ export interface NewKeyRecord {
   hash: string;
   prefix: string;
   ciphertext: string | null;
+  expiresAt?: Date | null;
 }
 
 const SELECT = {
@@ -37,17 +38,14 @@ const SELECT = {
   usageVolume: true,
   prefix: true,
   ciphertext: true,
+  expiresAt: true,
 } as const;
 
-type Row = Omit<StoredKey, 'usageCount' | 'usageVolume'> & {
+type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs'> & {
   usageCount: bigint;
   usageVolume: bigint;
+  expiresAt: Date | null;
 };
-
-/** Epoch ms of a SQLite DateTime: ISO-8601 text (Prisma's default) or integer ms. */
-const sqliteEpochMs = (column: string): string =>
-  `CASE typeof(${column}) WHEN 'integer' THEN ${column}
-     ELSE CAST(round((julianday(${column}) - 2440587.5) * 86400000) AS INTEGER) END`;
 
 /**
  * A whole key, for the keys API's lookups of one key (every usage query starts with one): on the
@@ -57,19 +55,13 @@ const sqliteEpochMs = (column: string): string =>
  * ISO-8601 text on SQLite (its column default, `CURRENT_TIMESTAMP`, writes
  * `YYYY-MM-DD HH:MM:SS`; both read right).
  */
-const STORED_COLUMNS: Record<Dialect, string> = {
-  sqlite: `id, account_id, name, is_master, is_active, ${sqliteEpochMs('created_at')},
-           ${sqliteEpochMs('updated_at')}, ${sqliteEpochMs('last_used_at')},
-           usage_count, usage_volume, prefix, ciphertext`,
-  postgresql: `id, account_id, name, is_master, is_active,
-               round(extract(epoch FROM created_at) * 1000),
-               round(extract(epoch FROM updated_at) * 1000),
-               round(extract(epoch FROM last_used_at) * 1000),
-               usage_count, usage_volume, prefix, ciphertext`,
-};
+const storedColumns = (dialect: Dialect): string =>
+  `${ACCESS_COLUMNS(dialect)}, ${epochMsOf(dialect, 'created_at')},
+   ${epochMsOf(dialect, 'updated_at')}, ${epochMsOf(dialect, 'last_used_at')},
+   usage_count, usage_volume, prefix, ciphertext`;
 
 function storedBy(dialect: Dialect): { id: string; hash: string } {
-  const select = `SELECT ${STORED_COLUMNS[dialect]} FROM api_keys`;
+  const select = `SELECT ${storedColumns(dialect)} FROM api_keys`;
   return {
     id: `${select} WHERE id = ? AND account_id = ?`,
     hash: `${select} WHERE hash = ? AND account_id = ?`,
@@ -82,11 +74,11 @@ const STORED_BY: Record<Dialect, { id: string; hash: string }> = {
 };
 
 /**
- * A row of STORED_COLUMNS: the five columns of KeyAccess, then the rest. BIGINT and numeric come
+ * A row of storedColumns: the six columns of KeyAccess, then the rest. BIGINT and numeric come
  * back as strings on PostgreSQL.
  */
 function fromStoredColumns(row: unknown[]): StoredKey {
-  const [created, updated, lastUsed, usageCount, usageVolume, prefix, ciphertext] = row.slice(5);
+  const [created, updated, lastUsed, usageCount, usageVolume, prefix, ciphertext] = row.slice(6);
   // Both columns are NOT NULL: a NULL here is a date SQLite could not read, not a missing one.
   if (created === null || updated === null)
     throw new Error(`key ${String(row[0])}: unreadable date`);
@@ -102,8 +94,13 @@ function fromStoredColumns(row: unknown[]): StoredKey {
   };
 }
 
-export function toStoredKey(row: Row): StoredKey {
-  return { ...row, usageCount: Number(row.usageCount), usageVolume: Number(row.usageVolume) };
+export function toStoredKey({ expiresAt, ...row }: Row): StoredKey {
+  return {
+    ...row,
+    expiresAtMs: expiresAt === null ? null : expiresAt.getTime(),
+    usageCount: Number(row.usageCount),
+    usageVolume: Number(row.usageVolume),
+  };
 }
 
 @Injectable()
@@ -113,12 +110,12 @@ export class KeysRepository {
     private readonly driver: DatabaseDriver,
   ) {}
 
-  /** The whole key with this hash, when it belongs to the account: see STORED_COLUMNS. */
+  /** The whole key with this hash, when it belongs to the account: see storedColumns. */
   findInAccountByHash(accountId: string, hash: string): Promise<StoredKey | null> {
     return this.findStored('hash', hash, accountId);
   }
 
-  /** The whole key with this id, when it belongs to the account: see STORED_COLUMNS. */
+  /** The whole key with this id, when it belongs to the account: see storedColumns. */
   findInAccount(accountId: string, id: string): Promise<StoredKey | null> {
     return this.findStored('id', id, accountId);
   }
@@ -163,7 +160,10 @@ export class KeysRepository {
     return row !== null && row.id !== exceptId;
   }
 
-  async update(id: string, data: { name?: string; isActive?: boolean }): Promise<StoredKey> {
+  async update(
+    id: string,
+    data: { name?: string; isActive?: boolean; expiresAt?: Date | null },
+  ): Promise<StoredKey> {
     const row = await this.prisma.db.apiKey.update({ where: { id }, data, select: SELECT });
     return toStoredKey(row);
   }

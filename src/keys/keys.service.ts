@@ -11,17 +11,31 @@ import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageService } from '../usage/usage.service';
 import { KeyCache } from '../access/key-cache.service';
+import type { Actor } from '../audit/actor';
+import type { AuditChanges } from '../audit/audit-actions';
+import { AuditService } from '../audit/audit.service';
+import { ExpiryError, parseExpiry } from './expiry';
 import { encodeKeyCursor, KeyPagingError, parseKeyPaging } from './key-cursor';
 import { KeysRepository, NewKeyRecord, StoredKey } from './keys.repository';
 
 export const MASTER_KEY_NAME = 'master';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The key as listed to its account: the key itself when recoverable, else masked. */
+/**
+ * The key as listed to its account: the key itself when recoverable, else masked. `expiresAt`
+ * is there only on a key that has one, so that keys without keep the published shape.
+ */
 export type KeyView = Pick<
   StoredKey,
   'id' | 'name' | 'isMaster' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'usageCount'
-> & { key: string; volume: number };
+> & { key: string; volume: number; expiresAt?: Date };
+
+/** What a PATCH may change. `expiresAt` is as sent: an ISO-8601 text or null. */
+export interface KeyChanges {
+  name?: string;
+  isActive?: boolean;
+  expiresAt?: string | null;
+}
 
 /** The key lifecycle, for every API surface. Usage totals include what is not yet written. */
 @Injectable()
@@ -35,6 +49,7 @@ export class KeysService {
     private readonly cache: KeyCache,
     private readonly usage: UsageService,
     private readonly meter: UsageMeter,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -52,9 +67,16 @@ export class KeysService {
    * Adds a key, within MAX_KEYS_PER_ACCOUNT (409 beyond it). Creations in one account take
    * turns on this instance, so parallel requests cannot all pass the count.
    */
-  create(accountId: string, name: string): Promise<{ key: string; stored: StoredKey }> {
+  create(
+    actor: Actor,
+    name: string,
+    expiresAt?: string | null,
+  ): Promise<{ key: string; stored: StoredKey }> {
+    const { accountId } = actor;
+    // Read before waiting for a turn: "in the future" means when the request came.
+    const expiry = expiresAt === undefined ? null : expiryOf(expiresAt);
     const previous = this.creating.get(accountId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.createNow(accountId, name));
+    const next = previous.catch(() => undefined).then(() => this.createNow(actor, name, expiry));
     this.creating.set(accountId, next);
     const forget = () => {
       if (this.creating.get(accountId) === next) this.creating.delete(accountId);
@@ -64,9 +86,11 @@ export class KeysService {
   }
 
   private async createNow(
-    accountId: string,
+    actor: Actor,
     name: string,
+    expiresAt: Date | null,
   ): Promise<{ key: string; stored: StoredKey }> {
+    const { accountId } = actor;
     const max = this.config.maxKeysPerAccount;
     if ((await this.keys.countInAccount(accountId)) >= max) {
       throw new ConflictException(
@@ -76,8 +100,12 @@ export class KeysService {
     }
     await this.ensureNameFree(accountId, name);
     const { key, record } = this.newKey(name);
-    const stored = await this.keys.create(accountId, record);
+    const stored = await this.keys.create(accountId, { ...record, expiresAt });
     this.cache.forgetUnknown(record.hash);
+    const changes: AuditChanges | null = expiresAt
+      ? { expiresAt: { before: null, after: expiresAt.toISOString() } }
+      : null;
+    await this.audit.record(actor, 'key.created', targetOf(stored), changes);
     return { key, stored };
   }
 
@@ -95,29 +123,62 @@ export class KeysService {
     return key;
   }
 
-  async update(
-    accountId: string,
-    ref: string,
-    changes: { name?: string; isActive?: boolean },
-  ): Promise<StoredKey> {
-    const key = await this.resolve(accountId, ref);
+  /**
+   * Renames, (de)activates or sets the expiry of a key; each change that takes effect is an
+   * audit entry of its own (key.renamed, key.deactivated, ...), with the value before and after.
+   */
+  async update(actor: Actor, ref: string, changes: KeyChanges): Promise<StoredKey> {
+    const expiresAt = changes.expiresAt === undefined ? undefined : expiryOf(changes.expiresAt);
+    const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster && changes.isActive === false) {
       throw new BadRequestException('the master key cannot be deactivated');
     }
     if (changes.name !== undefined && changes.name !== key.name) {
-      await this.ensureNameFree(accountId, changes.name, key.id);
+      await this.ensureNameFree(actor.accountId, changes.name, key.id);
     }
-    const updated = await this.keys.update(key.id, changes);
+    const updated = await this.keys.update(key.id, {
+      name: changes.name,
+      isActive: changes.isActive,
+      expiresAt,
+    });
     this.cache.evict(key.id);
+    const target = targetOf(updated);
+    if (updated.name !== key.name) {
+      await this.audit.record(actor, 'key.renamed', target, {
+        name: { before: key.name, after: updated.name },
+      });
+    }
+    if (updated.isActive !== key.isActive) {
+      const action = updated.isActive ? 'key.activated' : 'key.deactivated';
+      await this.audit.record(actor, action, target, {
+        isActive: { before: key.isActive, after: updated.isActive },
+      });
+    }
+    if (updated.expiresAtMs !== key.expiresAtMs) {
+      await this.audit.record(actor, 'key.expiry_changed', target, {
+        expiresAt: { before: isoOrNull(key.expiresAtMs), after: isoOrNull(updated.expiresAtMs) },
+      });
+    }
     return updated;
   }
 
-  async delete(accountId: string, ref: string): Promise<void> {
-    const key = await this.resolve(accountId, ref);
+  async delete(actor: Actor, ref: string): Promise<void> {
+    const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster) throw new BadRequestException('the master key cannot be deleted');
     await this.keys.delete(key.id);
     this.cache.evict(key.id);
     this.meter.forget(key.id);
+    await this.audit.record(actor, 'key.deleted', targetOf(key));
+  }
+
+  /**
+   * The account's keys, recorded as revealed when the listing shows them in full
+   * (KEY_STORAGE=recoverable): whoever lists them has seen every key.
+   */
+  async listRevealing(actor: Actor): Promise<KeyView[]> {
+    const keys = await this.list(actor.accountId);
+    if (this.vault.recoverable && keys.length > 0) await this.audit.record(actor, 'keys.revealed');
+    return keys;
   }
 
   /** The account's keys with totals that include this instance's unwritten usage. */
@@ -132,8 +193,8 @@ export class KeysService {
    * One page of the account's keys, oldest first, and the cursor of the next page (null on the
    * last). Without a limit a page holds MAX_KEYS_PER_ACCOUNT keys: all of them.
    */
-  page(
-    accountId: string,
+  async page(
+    actor: Actor,
     paging: { limit?: string; cursor?: string },
   ): Promise<{ keys: KeyView[]; nextCursor: string | null }> {
     let parsed: ReturnType<typeof parseKeyPaging>;
@@ -145,7 +206,8 @@ export class KeysService {
     }
     const { after } = parsed;
     const limit = parsed.limit ?? this.config.maxKeysPerAccount;
-    return this.usage.consistently(async () => {
+    const { accountId } = actor;
+    const page = await this.usage.consistently(async () => {
       // One more than the page, to know whether another follows.
       const rows = await this.keys.listPage(accountId, after, limit + 1);
       const keys = rows.slice(0, limit);
@@ -155,6 +217,10 @@ export class KeysService {
         nextCursor: rows.length > limit ? encodeKeyCursor(last) : null,
       };
     });
+    if (this.vault.recoverable && page.keys.length > 0) {
+      await this.audit.record(actor, 'keys.revealed');
+    }
+    return page;
   }
 
   /** One key of the account (by plaintext or id) with its totals. */
@@ -185,6 +251,7 @@ export class KeysService {
       lastUsedAt: key.lastUsedAt,
       usageCount: key.usageCount,
       volume: key.usageVolume,
+      ...(key.expiresAtMs === null ? {} : { expiresAt: new Date(key.expiresAtMs) }),
     };
   }
 
@@ -194,3 +261,18 @@ export class KeysService {
     }
   }
 }
+
+/** An expiresAt as sent, or the 400 that says what to send. */
+function expiryOf(value: string | null): Date | null {
+  try {
+    return parseExpiry(value, Date.now());
+  } catch (error) {
+    if (error instanceof ExpiryError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}
+
+const isoOrNull = (ms: number | null): string | null =>
+  ms === null ? null : new Date(ms).toISOString();
+
+const targetOf = (key: StoredKey) => ({ keyId: key.id, keyName: key.name });

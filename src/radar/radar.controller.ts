@@ -11,6 +11,7 @@ import type { StoredAccount } from '../auth/accounts.repository';
 import { CredentialsDto } from '../auth/dto/register.dto';
 import { PasswordAccess, PasswordAccount } from '../auth/password-account';
 import { Public } from '../access/public.decorator';
+import { accountActor, Origin, type RequestOrigin } from '../audit/actor';
 import {
   GenerateKeyDto,
   GenerateResponseDto,
@@ -41,8 +42,10 @@ export class RadarController {
   async generate(
     @Body() body: GenerateKeyDto,
     @PasswordAccount() account: StoredAccount,
+    @Origin() origin: RequestOrigin,
   ): Promise<GenerateResponseDto> {
-    return { success: true, data: await this.radar.generate(account.id, body.name) };
+    const actor = accountActor(account.id, 'password', origin);
+    return { success: true, data: await this.radar.generate(actor, body.name, body.expiresAt) };
   }
 
   /** The account's keys with usage counts. */
@@ -53,8 +56,10 @@ export class RadarController {
   async getApiKeys(
     @Body() _credentials: CredentialsDto,
     @PasswordAccount() account: StoredAccount,
+    @Origin() origin: RequestOrigin,
   ): Promise<GetApiKeysResponseDto> {
-    return { success: true, data: { apiKeys: await this.radar.list(account.id) } };
+    const actor = accountActor(account.id, 'password', origin);
+    return { success: true, data: { apiKeys: await this.radar.list(actor) } };
   }
 
   /**

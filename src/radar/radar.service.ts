@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Actor } from '../audit/actor';
 import { KeysService, KeyView } from '../keys/keys.service';
 import { computeAnalytics, UsageAnalytics } from './analytics';
 import type { GeneratedKeyDto } from './dto/radar.dto';
@@ -8,10 +9,11 @@ import type { GeneratedKeyDto } from './dto/radar.dto';
 export class RadarService {
   constructor(private readonly keys: KeysService) {}
 
-  async generate(accountId: string, name?: string): Promise<GeneratedKeyDto> {
+  async generate(actor: Actor, name?: string, expiresAt?: string | null): Promise<GeneratedKeyDto> {
     const { key, stored } = await this.keys.create(
-      accountId,
-      name ?? (await this.defaultName(accountId)),
+      actor,
+      name ?? (await this.defaultName(actor.accountId)),
+      expiresAt,
     );
     return {
       apiKey: key,
@@ -19,11 +21,12 @@ export class RadarService {
       name: stored.name,
       createdAt: stored.createdAt,
       isActive: stored.isActive,
+      ...(stored.expiresAtMs === null ? {} : { expiresAt: new Date(stored.expiresAtMs) }),
     };
   }
 
-  list(accountId: string): Promise<KeyView[]> {
-    return this.keys.list(accountId);
+  list(actor: Actor): Promise<KeyView[]> {
+    return this.keys.listRevealing(actor);
   }
 
   async analytics(accountId: string, apiKeyId?: string): Promise<UsageAnalytics> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type TestAgent from 'supertest/lib/agent';
+import type { Actor } from '../../src/audit/actor';
 
 export interface TestAccount {
   email: string;
@@ -26,3 +27,15 @@ export async function account(http: TestAgent): Promise<TestAccount> {
 
 /** `curl -u KEY:` */
 export const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+
+/** The account's master key acting from nowhere in particular, for specs that call services. */
+export function masterActor(owner: TestAccount): Actor {
+  return {
+    accountId: owner.accountId,
+    type: 'master_key',
+    id: owner.masterKeyId,
+    ip: null,
+    userAgent: null,
+    requestId: null,
+  };
+}

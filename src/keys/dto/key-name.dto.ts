@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { IsOptionalNotNull } from '../../common/dto/optional';
 import { trim } from '../../common/dto/transforms';
 
@@ -27,6 +28,30 @@ export class KeyNameDto {
   name!: string;
 }
 
+/**
+ * An optional expiry: an ISO-8601 instant in the future (without a zone, UTC), or null for
+ * none. Its range is checked by the keys service (parseExpiry), which says what was wrong.
+ */
+export const IsExpiry = () =>
+  applyDecorators(
+    ApiProperty({
+      type: String,
+      format: 'date-time',
+      nullable: true,
+      required: false,
+      description:
+        'From this instant on the key is refused (401, code EXPIRED); null: it never expires.',
+      example: '2030-01-31T12:00:00Z',
+    }),
+    IsOptional(),
+    IsString({ message: 'expiresAt must be an ISO-8601 date and time, or null for no expiry' }),
+  );
+
+export class CreateKeyDto extends KeyNameDto {
+  @IsExpiry()
+  expiresAt?: string | null;
+}
+
 export class UpdateKeyDto {
   /** @example better name */
   @IsOptionalNotNull()
@@ -37,6 +62,9 @@ export class UpdateKeyDto {
   @IsOptionalNotNull()
   @IsBoolean({ message: 'isActive must be true or false' })
   isActive?: boolean;
+
+  @IsExpiry()
+  expiresAt?: string | null;
 }
 
 export class KeyCreatedDto {

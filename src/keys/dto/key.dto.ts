@@ -16,6 +16,8 @@ export class KeyDto {
   usageCount!: number;
   /** Bytes of request bodies sent with the key. */
   volume!: number;
+  /** Only on a key that expires: from then on it is refused (401, code EXPIRED). */
+  expiresAt?: Date;
 }
 
 export class KeyListResponseDto {

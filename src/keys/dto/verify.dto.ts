@@ -24,7 +24,7 @@ export class VerifyKeyDto {
   volume?: number;
 }
 
-export const VERIFY_CODES = ['VALID', 'NOT_FOUND', 'DISABLED'] as const;
+export const VERIFY_CODES = ['VALID', 'NOT_FOUND', 'DISABLED', 'EXPIRED'] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
 // Every property is declared explicitly: inferred from the union type, the code's enum would be
@@ -35,7 +35,7 @@ export class VerifyResultDto {
   @ApiProperty()
   valid!: boolean;
   @ApiProperty({
-    description: "VALID, NOT_FOUND (unknown, malformed or another account's) or DISABLED.",
+    description: "VALID, NOT_FOUND (unknown, malformed or another account's), DISABLED or EXPIRED.",
     enum: VERIFY_CODES,
   })
   code!: VerifyCode;

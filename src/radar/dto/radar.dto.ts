@@ -1,7 +1,7 @@
 import { IsUUID } from 'class-validator';
 import { CredentialsDto } from '../../auth/dto/register.dto';
 import { IsOptionalNotNull } from '../../common/dto/optional';
-import { IsKeyName } from '../../keys/dto/key-name.dto';
+import { IsExpiry, IsKeyName } from '../../keys/dto/key-name.dto';
 import { KeyDto } from '../../keys/dto/key.dto';
 
 export class GenerateKeyDto extends CredentialsDto {
@@ -12,6 +12,9 @@ export class GenerateKeyDto extends CredentialsDto {
   @IsOptionalNotNull()
   @IsKeyName()
   name?: string;
+
+  @IsExpiry()
+  expiresAt?: string | null;
 }
 
 export class UsageAnalyticsDto extends CredentialsDto {
@@ -28,6 +31,8 @@ export class GeneratedKeyDto {
   name!: string;
   createdAt!: Date;
   isActive!: boolean;
+  /** Only on a key that expires. */
+  expiresAt?: Date;
 }
 
 export class GenerateResponseDto {

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma/prisma.service';
+
+/** One row of audit_entries, as read back. */
+export interface StoredAuditEntry {
+  seq: number;
+  at: Date;
+  accountId: string;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  keyId: string | null;
+  keyName: string | null;
+  changes: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+export type NewAuditEntry = Omit<StoredAuditEntry, 'seq' | 'at'>;
+
+export interface AuditFilter {
+  accountId: string;
+  /** Entries strictly older than this one (the cursor). */
+  beforeSeq?: number;
+  from?: Date;
+  to?: Date;
+  action?: string;
+  keyId?: string;
+}
+
+/** The audit log's table: inserts and reads only (its triggers refuse anything else). */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async insert(entry: NewAuditEntry): Promise<void> {
+    await this.prisma.db.auditEntry.create({ data: entry, select: { seq: true } });
+  }
+
+  /** Up to `take` entries matching `filter`, newest first. */
+  page(filter: AuditFilter, take: number): Promise<StoredAuditEntry[]> {
+    const at = filter.from || filter.to ? { gte: filter.from, lt: filter.to } : undefined;
+    return this.prisma.db.auditEntry.findMany({
+      where: {
+        accountId: filter.accountId,
+        seq: filter.beforeSeq === undefined ? undefined : { lt: filter.beforeSeq },
+        at,
+        action: filter.action,
+        keyId: filter.keyId,
+      },
+      orderBy: { seq: 'desc' },
+      take,
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import { BadRequestException, Injectable, Logger } from '@nestjs/common';
+import { parseIsoInstant, UsageRangeError } from '../usage/usage-range';
+import type { Actor } from './actor';
+import type { AuditAction, AuditChanges, AuditTarget } from './audit-actions';
+import { AuditRepository, StoredAuditEntry } from './audit.repository';
+import { AuditEntryView, AuditQueryDto, DEFAULT_AUDIT_PAGE } from './dto/audit.dto';
+
+/**
+ * The audit log: who changed what, when and from where. Entries are written after the change
+ * they describe has succeeded and before its answer goes out, so a client that saw the answer
+ * finds the entry. They name keys by id and name, never by the key.
+ */
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger(AuditService.name);
+
+  constructor(private readonly entries: AuditRepository) {}
+
+  async record(
+    actor: Actor,
+    action: AuditAction,
+    target: AuditTarget | null = null,
+    changes: AuditChanges | null = null,
+  ): Promise<void> {
+    await this.entries.insert({
+      accountId: actor.accountId,
+      actorType: actor.type,
+      actorId: actor.id,
+      action,
+      keyId: target?.keyId ?? null,
+      keyName: target?.keyName ?? null,
+      changes: changes === null ? null : JSON.stringify(changes),
+      ip: actor.ip,
+      userAgent: actor.userAgent,
+      requestId: actor.requestId,
+    });
+  }
+
+  /**
+   * For entries that must not fail what they describe (a sign-in already refused, a sign-out
+   * already done): a database fault is logged, not answered.
+   */
+  recordQuietly(...args: Parameters<AuditService['record']>): Promise<void> {
+    return this.record(...args).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error(`could not write the audit entry ${args[1]}: ${message}`);
+    });
+  }
+
+  /** One page of the account's log, newest first, and the cursor of the next. */
+  async page(
+    accountId: string,
+    query: AuditQueryDto,
+  ): Promise<{ entries: AuditEntryView[]; nextCursor: string | null }> {
+    const limit = query.limit === undefined ? DEFAULT_AUDIT_PAGE : Number(query.limit);
+    const from = instant(query.from, 'from');
+    const to = instant(query.to, 'to');
+    if (from && to && from >= to) throw new BadRequestException('from must be before to');
+    const rows = await this.entries.page(
+      {
+        accountId,
+        beforeSeq: query.cursor === undefined ? undefined : Number(query.cursor),
+        from,
+        to,
+        action: query.action,
+        keyId: query.keyId?.toLowerCase(),
+      },
+      limit + 1,
+    );
+    const page = rows.slice(0, limit);
+    return {
+      entries: page.map(toView),
+      nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null,
+    };
+  }
+}
+
+function instant(value: string | undefined, field: string): Date | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseIsoInstant(value, field);
+  } catch (error) {
+    if (error instanceof UsageRangeError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}
+
+function toView(row: StoredAuditEntry): AuditEntryView {
+  return {
+    id: row.seq,
+    at: row.at,
+    action: row.action,
+    actor: { type: row.actorType, id: row.actorId },
+    target: row.keyId === null ? null : { keyId: row.keyId, keyName: row.keyName ?? '' },
+    changes: row.changes === null ? null : (JSON.parse(row.changes) as AuditEntryView['changes']),
+    ip: row.ip,
+    userAgent: row.userAgent,
+    requestId: row.requestId,
+  };
+}
