@@ -17,7 +17,8 @@ async function untilRefused(app: TestApp, key: string, limitMs = 5000): Promise<
     const res = await app.http.get('/1.0/me').set('x-api-key', key);
     const elapsed = performance.now() - started;
     if (res.status === 401) return elapsed;
-    expect(res.status).toBe(200);
+    // 404: a deleted key B still trusted got past the gate, and /1.0/me found no such key.
+    expect([200, 404]).toContain(res.status);
     if (elapsed > limitMs) throw new Error(`still accepted after ${Math.round(elapsed)} ms`);
     await sleep(10);
   }
@@ -116,20 +117,30 @@ if (providers().includes('postgresql')) {
     });
 
     it('clears the cache of B after its channel reconnects, for changes made while it was down', async () => {
-      const { id, key } = await keyCachedOnB();
       const channel = b!.app.get(KeyChangeChannel);
       const admin = new Client({ connectionString: databaseUrl });
       await admin.connect();
       try {
         // Both instances' listeners: A's does not matter here, and it reconnects too.
-        const { rows } = await admin.query<{ ok: boolean }>(
-          `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-           WHERE application_name = $1 AND datname = current_database()`,
-          [KEY_CHANGES_APPLICATION_NAME],
-        );
-        expect(rows.length).toBe(2);
-        await until(() => !channel.listening);
-        // B waits 100 ms before it reconnects: the change and its NOTIFY happen before that.
+        const terminate = async () => {
+          const { rows } = await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = $1 AND datname = current_database()`,
+            [KEY_CHANGES_APPLICATION_NAME],
+          );
+          expect(rows.length).toBeGreaterThanOrEqual(1);
+          await until(() => !channel.listening);
+        };
+        // Dropped soon after each reconnect, B waits 100, 200, then 400 ms before the next: a
+        // window wide enough for the change below even on a busy machine.
+        for (let i = 0; i < 2; i++) {
+          await terminate();
+          await until(() => channel.listening);
+        }
+        // Cached after those reconnects, each of which cleared B's cache.
+        const { id, key } = await keyCachedOnB();
+        await terminate();
+        // The change and its NOTIFY, while B does not listen.
         await patch(id, { isActive: false });
         expect(channel.listening).toBe(false);
         expect(await untilRefused(b!, key, 2000)).toBeLessThan(1000);
