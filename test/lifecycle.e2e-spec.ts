@@ -123,3 +123,173 @@ describeEachDatabase('request ids', (ctx) => {
     expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
   });
 });
+
+describeEachDatabase('key roll', (ctx) => {
+  let owner: TestAccount;
+  const master = () => ({ Authorization: basic(owner.masterKey) });
+  const me = (key: string) => ctx().http.get('/1.0/me').set('Authorization', basic(key));
+  const total = async (ref: string, query = '') => {
+    const res = await ctx()
+      .http.get(`/1.0/keys/${ref}?interval=month${query}`)
+      .set(master())
+      .expect(200);
+    return (res.body.results as { count: number }[]).reduce((sum, p) => sum + p.count, 0);
+  };
+
+  beforeAll(async () => {
+    owner = await account(ctx().http);
+  });
+
+  it('replaces a key at once: same name, new secret, the old one EXPIRED from now on', async () => {
+    const old = await createKey(ctx().http, owner.masterKey, 'rolled-now');
+    const res = await ctx()
+      .http.post(`/1.0/keys/${old.id}/roll`)
+      .set(master())
+      .send({})
+      .expect(200);
+    expect(res.body).toEqual({
+      success: true,
+      name: 'rolled-now',
+      key: expect.stringMatching(/^km_/),
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      previous: { id: old.id, expiresAt: expect.any(String) },
+    });
+    expect(res.body.key).not.toBe(old.key);
+    expect((await me(old.key).expect(401)).body.code).toBe('EXPIRED');
+    await me(res.body.key as string).expect(200);
+
+    const { body } = await ctx().http.get('/1.0/keys').set(master()).expect(200);
+    const named = (body.keys as { id: string; name: string }[]).filter(
+      (k) => k.name === 'rolled-now',
+    );
+    expect(named).toEqual([
+      expect.objectContaining({ id: old.id, successorId: res.body.id }),
+      expect.not.objectContaining({ successorId: expect.anything() }),
+    ]);
+    const [entry] = (await ctx().http.get('/1.0/audit?action=key.rolled').set(master())).body
+      .entries as { target: { keyId: string }; changes: Record<string, unknown> }[];
+    expect(entry.target.keyId).toBe(old.id);
+    expect(entry.changes).toMatchObject({ successorId: { before: null, after: res.body.id } });
+  });
+
+  it('keeps the old key working through its grace, then refuses it', async () => {
+    const old = await createKey(ctx().http, owner.masterKey, 'rolled-grace');
+    const res = await ctx()
+      .http.post(`/1.0/keys/${old.key}/roll`)
+      .set(master())
+      .send({ gracePeriodSeconds: 2 })
+      .expect(200);
+    const graceEnd = Date.parse(res.body.previous.expiresAt as string);
+    expect(graceEnd - Date.now()).toBeGreaterThan(1000);
+    await me(old.key).expect(200);
+    await me(res.body.key as string).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, graceEnd - Date.now() + 50));
+    await me(old.key).expect(401);
+    await me(res.body.key as string).expect(200);
+  });
+
+  it('keeps usage with each key, and sums the lineage on request from either end', async () => {
+    const first = await createKey(ctx().http, owner.masterKey, 'lineage');
+    for (let i = 0; i < 3; i++) await me(first.key).expect(200);
+    const second = await ctx()
+      .http.post(`/1.0/keys/${first.id}/roll`)
+      .set(master())
+      .send({ gracePeriodSeconds: 60 })
+      .expect(200);
+    for (let i = 0; i < 2; i++) await me(second.body.key as string).expect(200);
+    const third = await ctx()
+      .http.post(`/1.0/keys/${second.body.id}/roll`)
+      .set(master())
+      .send({})
+      .expect(200);
+    await me(third.body.key as string).expect(200);
+
+    expect(await total(first.id)).toBe(3);
+    expect(await total(second.body.id as string)).toBe(2);
+    expect(await total(third.body.id as string)).toBe(1);
+    expect(await total(first.id, '&lineage=true')).toBe(6);
+    expect(await total(third.body.key as string, '&lineage=true')).toBe(6);
+    expect(await total(third.body.id as string, '&lineage=false')).toBe(1);
+  });
+
+  it('refuses a second roll of one key, also two at once, and a bad grace', async () => {
+    const old = await createKey(ctx().http, owner.masterKey, 'rolled-twice');
+    const both = await Promise.all(
+      [0, 1].map(() =>
+        ctx().http.post(`/1.0/keys/${old.id}/roll`).set(master()).send({ gracePeriodSeconds: 60 }),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    const again = await ctx().http.post(`/1.0/keys/${old.id}/roll`).set(master()).send({});
+    expect(again.status).toBe(409);
+    expect(messageOf(again.body)).toContain('already rolled');
+    for (const [grace, why] of [
+      [-1, 'must not be negative'],
+      [2_592_001, 'at most 2592000'],
+      [1.5, 'whole number'],
+      ['60', 'whole number'],
+    ] as const) {
+      const res = await ctx()
+        .http.post(`/1.0/keys/${old.key}/roll`)
+        .set(master())
+        .send({ gracePeriodSeconds: grace })
+        .expect(400);
+      expect(messageOf(res.body)).toContain(why);
+    }
+    const { body } = await ctx().http.get('/1.0/keys').set(master());
+    expect((body.keys as { name: string }[]).filter((k) => k.name === 'rolled-twice')).toHaveLength(
+      2,
+    );
+  });
+
+  it('never lets a grace outlast the expiry the old key already had', async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    await ctx().http.post('/1.0/keys').set(master()).send({ name: 'dated-roll', expiresAt: soon });
+    const res = await ctx()
+      .http.post('/1.0/keys/dated-roll/roll')
+      .set(master())
+      .send({ gracePeriodSeconds: 3600 });
+    // Keys are named by id or by the key itself, never by name.
+    expect(res.status).toBe(404);
+    const { body } = await ctx().http.get('/1.0/keys').set(master());
+    const dated = (body.keys as { id: string; name: string }[]).find(
+      (k) => k.name === 'dated-roll',
+    )!;
+    const rolled = await ctx()
+      .http.post(`/1.0/keys/${dated.id}/roll`)
+      .set(master())
+      .send({ gracePeriodSeconds: 3600 })
+      .expect(200);
+    expect(rolled.body.previous.expiresAt).toBe(soon);
+    const listed = await ctx().http.get('/1.0/keys').set(master());
+    const successor = (listed.body.keys as { id: string; expiresAt?: string }[]).find(
+      (k) => k.id === rolled.body.id,
+    );
+    expect(successor?.expiresAt).toBe(soon);
+  });
+
+  it('rolls the master key: the new one manages the account, the old one stops', async () => {
+    const own = await account(ctx().http);
+    const res = await ctx()
+      .http.post(`/1.0/keys/${own.masterKeyId}/roll`)
+      .set('Authorization', basic(own.masterKey))
+      .send({})
+      .expect(200);
+    expect(res.body.name).toBe('master');
+    await ctx().http.get('/1.0/keys').set('Authorization', basic(own.masterKey)).expect(401);
+    const { body } = await ctx()
+      .http.get('/1.0/keys')
+      .set('Authorization', basic(res.body.key as string))
+      .expect(200);
+    expect((body.keys as { isMaster: boolean }[]).filter((k) => k.isMaster)).toHaveLength(2);
+    // A dashboard session stands in for the live master key, not the rolled one.
+    const signedIn = await ctx()
+      .http.post('/api/v1/auth/session')
+      .send({ email: own.email, password: own.password })
+      .expect(200);
+    const cookie = (signedIn.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+    const session = await ctx().http.get('/api/v1/auth/session').set('Cookie', cookie);
+    expect(session.status).toBe(200);
+    await ctx().http.get('/1.0/keys').set('Cookie', cookie).expect(200);
+  });
+});

@@ -435,3 +435,63 @@ describe('0004_usage_clustered on sqlite', () => {
     expect(left).toEqual([{ n: 0 }]);
   });
 });
+
+describe.each(providers())('key lifecycle migration on %s', (provider) => {
+  const all = migrationNames(provider);
+  const lifecycle = all.findIndex((name) => name.endsWith('_key_lifecycle'));
+  let scratch: ScratchDatabase;
+
+  beforeEach(async () => {
+    scratch = await scratchDatabase(provider);
+  });
+  afterEach(() => scratch.dispose());
+
+  it('keeps every key and its usage, and live names stay unique', async () => {
+    expect(lifecycle).toBeGreaterThan(0);
+    await applyByHand(scratch, provider, all.slice(0, lifecycle));
+    await scratch.query(
+      `INSERT INTO accounts (id, email, password_hash, created_at, updated_at)
+       VALUES ('a', 'a@example.com', 'x', '2024-01-01', '2024-01-01')`,
+    );
+    for (const key of ['k1', 'k2']) {
+      await scratch.query(
+        `INSERT INTO api_keys (id, account_id, name, created_at, updated_at, hash, prefix)
+         VALUES ($1, 'a', $2, '2024-01-01', '2024-01-01', $3, 'p')`,
+        [key, key, key],
+      );
+      await scratch.query('INSERT INTO usage_minutes VALUES ($1, $2, $3, $4)', [key, 60, 5, 7]);
+    }
+    const usage = () =>
+      scratch.query<Record<string, unknown>>(
+        'SELECT key_id, minute, count, volume FROM usage_minutes ORDER BY key_id',
+      );
+    const before = await usage();
+
+    await expect(migrate(scratch.database)).resolves.toEqual(all.slice(lifecycle));
+
+    expect(await usage()).toEqual(before);
+    const keys = await scratch.query<Record<string, unknown>>(
+      'SELECT id, name, expires_at, superseded_by, lineage_id FROM api_keys ORDER BY id',
+    );
+    expect(keys).toEqual([
+      { id: 'k1', name: 'k1', expires_at: null, superseded_by: '', lineage_id: null },
+      { id: 'k2', name: 'k2', expires_at: null, superseded_by: '', lineage_id: null },
+    ]);
+    const insert = (id: string, supersededBy: string) =>
+      scratch.query(
+        `INSERT INTO api_keys (id, account_id, name, created_at, updated_at, hash, prefix, superseded_by)
+         VALUES ($1, 'a', 'k1', '2024-01-01', '2024-01-01', $2, 'p', $3)`,
+        [id, id, supersededBy],
+      );
+    // A rolled key may share its name with its successor; two live keys may not.
+    await scratch.query("UPDATE api_keys SET superseded_by = 'k3' WHERE id = 'k1'");
+    await insert('k3', '');
+    const refused = await Promise.resolve()
+      .then(() => insert('k4', ''))
+      .then(
+        () => 'inserted',
+        (error: unknown) => String((error as { message?: unknown }).message),
+      );
+    expect(refused).toMatch(/unique/i);
+  });
+});

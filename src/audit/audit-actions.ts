@@ -5,6 +5,7 @@ export const AUDIT_ACTIONS = [
   'key.deactivated',
   'key.activated',
   'key.expiry_changed',
+  'key.rolled',
   'key.deleted',
   'keys.revealed',
   'account.registered',

@@ -31,7 +31,12 @@ export class SessionsRepository {
         account: {
           select: {
             email: true,
-            apiKeys: { where: { isMaster: true }, select: { id: true, name: true }, take: 1 },
+            // The live master key: a rolled one (superseded) still works until its grace ends.
+            apiKeys: {
+              where: { isMaster: true, supersededBy: '' },
+              select: { id: true, name: true },
+              take: 1,
+            },
           },
         },
       },

@@ -28,9 +28,16 @@ import { MasterKey } from '../access/access.decorator';
 import { AuthPrincipal } from '../access/principal.decorator';
 import type { Principal } from '../access/principal';
 import { type Actor, RequestActor } from '../audit/actor';
-import { UsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
+import { KeyUsageQueryDto, UsageResponseDto } from '../usage/dto/usage.dto';
 import { UsageService } from '../usage/usage.service';
-import { CreateKeyDto, KeyCreatedDto, KeyNameDto, UpdateKeyDto } from './dto/key-name.dto';
+import {
+  CreateKeyDto,
+  KeyCreatedDto,
+  KeyNameDto,
+  KeyRolledDto,
+  RollKeyDto,
+  UpdateKeyDto,
+} from './dto/key-name.dto';
 import { SuccessDto } from '../common/dto/success.dto';
 import { KeyListResponseDto, KeyResponseDto } from './dto/key.dto';
 import { MAX_PAGE } from './key-cursor';
@@ -138,6 +145,30 @@ export class KeysController {
     return { success: true, apiKey: await this.keys.viewOf(actor.accountId, stored.id) };
   }
 
+  /**
+   * Rolls a key: a new key with its name, settings and account, shown once; the old key keeps
+   * working for `gracePeriodSeconds`, then is refused (EXPIRED). Usage stays with each key;
+   * `GET /1.0/keys/:key?lineage=true` sums both.
+   */
+  @Post(':key/roll')
+  @HttpCode(200)
+  @Answers(KeyRolledDto, { onKey: true })
+  @ApiConflictResponse({ description: 'The key was already rolled: roll its successor.' })
+  async roll(
+    @RequestActor() actor: Actor,
+    @Param('key') ref: string,
+    @Body() body: RollKeyDto,
+  ): Promise<KeyRolledDto> {
+    const rolled = await this.keys.roll(actor, ref, body.gracePeriodSeconds);
+    return {
+      success: true,
+      name: rolled.stored.name,
+      key: rolled.key,
+      id: rolled.stored.id,
+      previous: { id: rolled.previous.id, expiresAt: rolled.previousExpiresAt },
+    };
+  }
+
   /** Deletes a key and its usage. The master key cannot be deleted. */
   @Delete(':key')
   @Answers(SuccessDto, { onKey: true })
@@ -150,6 +181,7 @@ export class KeysController {
    * Usage of a key per bucket (default: the last 90 days by day). Buckets are UTC-aligned
    * (ISO weeks, calendar months), ascending and zero-filled; the first holds `from` and the
    * last holds `to`; the range may span at most 92 days. `format=csv` returns CSV.
+   * `lineage=true` sums the usage of every key this one was rolled from or into.
    */
   @Get(':key')
   @Answers(UsageResponseDto, { onKey: true })
@@ -160,12 +192,15 @@ export class KeysController {
   async usageOf(
     @AuthPrincipal() principal: Principal,
     @Param('key') ref: string,
-    @Query() query: UsageQueryDto,
+    @Query() query: KeyUsageQueryDto,
     @Res() res: Response,
   ): Promise<void> {
     await this.usage.respond(
       res,
-      async () => (await this.keys.resolve(principal.accountId, ref)).id,
+      async () =>
+        query.lineage === 'true'
+          ? this.keys.lineageOf(principal.accountId, ref)
+          : (await this.keys.resolve(principal.accountId, ref)).id,
       query,
     );
   }

@@ -13,6 +13,10 @@ export interface StoredKey extends KeyAccess {
   usageVolume: number;
   prefix: string;
   ciphertext: string | null;
+  /** The key this one was rolled into; '' when it was not. */
+  supersededBy: string;
+  /** The first key of its roll lineage; null when never rolled. */
+  lineageId: string | null;
 }
 
 export interface NewKeyRecord {
@@ -23,6 +27,7 @@ export interface NewKeyRecord {
   prefix: string;
   ciphertext: string | null;
   expiresAt?: Date | null;
+  lineageId?: string | null;
 }
 
 const SELECT = {
@@ -39,6 +44,8 @@ const SELECT = {
   prefix: true,
   ciphertext: true,
   expiresAt: true,
+  supersededBy: true,
+  lineageId: true,
 } as const;
 
 type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs'> & {
@@ -58,7 +65,7 @@ type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs'> & {
 const storedColumns = (dialect: Dialect): string =>
   `${ACCESS_COLUMNS(dialect)}, ${epochMsOf(dialect, 'created_at')},
    ${epochMsOf(dialect, 'updated_at')}, ${epochMsOf(dialect, 'last_used_at')},
-   usage_count, usage_volume, prefix, ciphertext`;
+   usage_count, usage_volume, prefix, ciphertext, superseded_by, lineage_id`;
 
 function storedBy(dialect: Dialect): { id: string; hash: string } {
   const select = `SELECT ${storedColumns(dialect)} FROM api_keys`;
@@ -78,7 +85,17 @@ const STORED_BY: Record<Dialect, { id: string; hash: string }> = {
  * back as strings on PostgreSQL.
  */
 function fromStoredColumns(row: unknown[]): StoredKey {
-  const [created, updated, lastUsed, usageCount, usageVolume, prefix, ciphertext] = row.slice(6);
+  const [
+    created,
+    updated,
+    lastUsed,
+    usageCount,
+    usageVolume,
+    prefix,
+    ciphertext,
+    superseded,
+    lineage,
+  ] = row.slice(6);
   // Both columns are NOT NULL: a NULL here is a date SQLite could not read, not a missing one.
   if (created === null || updated === null)
     throw new Error(`key ${String(row[0])}: unreadable date`);
@@ -91,6 +108,8 @@ function fromStoredColumns(row: unknown[]): StoredKey {
     usageVolume: Number(usageVolume),
     prefix: prefix as string,
     ciphertext: ciphertext as string | null,
+    supersededBy: superseded as string,
+    lineageId: lineage as string | null,
   };
 }
 
@@ -152,9 +171,10 @@ export class KeysRepository {
     return rows.map(toStoredKey);
   }
 
+  /** Whether a live key (not rolled) of the account has this name. */
   async nameTaken(accountId: string, name: string, exceptId?: string): Promise<boolean> {
     const row = await this.prisma.db.apiKey.findUnique({
-      where: { accountId_name: { accountId, name } },
+      where: { accountId_name_supersededBy: { accountId, name, supersededBy: '' } },
       select: { id: true },
     });
     return row !== null && row.id !== exceptId;
@@ -166,6 +186,42 @@ export class KeysRepository {
   ): Promise<StoredKey> {
     const row = await this.prisma.db.apiKey.update({ where: { id }, data, select: SELECT });
     return toStoredKey(row);
+  }
+
+  /**
+   * Rolls `old` into the new key `record`, in one transaction: the old key is marked superseded
+   * (which frees its name) and given its last instant; the new one joins the lineage. The
+   * update is conditional, so that of two rolls of one key at once only one succeeds: the other
+   * finds no row to supersede and creates nothing (null).
+   */
+  async roll(
+    old: StoredKey,
+    oldExpiresAt: Date,
+    record: NewKeyRecord,
+  ): Promise<{ previous: StoredKey; next: StoredKey } | null> {
+    const lineageId = old.lineageId ?? old.id;
+    return this.prisma.db.$transaction(async (tx) => {
+      const superseded = await tx.apiKey.updateMany({
+        where: { id: old.id, supersededBy: '' },
+        data: { supersededBy: record.id, lineageId, expiresAt: oldExpiresAt },
+      });
+      if (superseded.count !== 1) return null;
+      const next = await tx.apiKey.create({
+        data: { ...record, accountId: old.accountId, lineageId },
+        select: SELECT,
+      });
+      const previous = await tx.apiKey.findUniqueOrThrow({ where: { id: old.id }, select: SELECT });
+      return { previous: toStoredKey(previous), next: toStoredKey(next) };
+    });
+  }
+
+  /** The ids of every key still in this lineage (rolled ones and the live one). */
+  async lineageIds(accountId: string, lineageId: string): Promise<string[]> {
+    const rows = await this.prisma.db.apiKey.findMany({
+      where: { accountId, OR: [{ lineageId }, { id: lineageId }] },
+      select: { id: true },
+    });
+    return rows.map((r) => r.id);
   }
 
   async delete(id: string): Promise<void> {

@@ -28,7 +28,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type KeyView = Pick<
   StoredKey,
   'id' | 'name' | 'isMaster' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'usageCount'
-> & { key: string; volume: number; expiresAt?: Date };
+> & { key: string; volume: number; expiresAt?: Date; successorId?: string };
+
+/** The longest grace a roll may give the old key: 30 days. */
+export const MAX_ROLL_GRACE_SECONDS = 30 * 86_400;
+
+export interface RolledKey {
+  key: string;
+  stored: StoredKey;
+  previous: StoredKey;
+  /** When the old key stops working. */
+  previousExpiresAt: Date;
+}
 
 /** What a PATCH may change. `expiresAt` is as sent: an ISO-8601 text or null. */
 export interface KeyChanges {
@@ -162,6 +173,52 @@ export class KeysService {
     return updated;
   }
 
+  /**
+   * Replaces a key by a new one with its name, settings and account: the old key keeps working
+   * for `graceSeconds` (0: it is refused at once, EXPIRED), and keeps its usage under its id;
+   * the new key's usage starts at zero. A key already rolled is 409: roll its successor.
+   */
+  async roll(actor: Actor, ref: string, graceSeconds = 0): Promise<RolledKey> {
+    const old = await this.resolve(actor.accountId, ref);
+    if (old.supersededBy !== '') {
+      throw new ConflictException(
+        `this key was already rolled into ${old.supersededBy}; roll that key instead`,
+      );
+    }
+    const now = Date.now();
+    const graceEnd = now + graceSeconds * 1000;
+    // The grace never extends a key past the expiry it already had.
+    const oldExpiry = new Date(
+      old.expiresAtMs === null ? graceEnd : Math.min(old.expiresAtMs, graceEnd),
+    );
+    const { key, record } = this.newKey(old.name, old.isMaster);
+    const rolled = await this.keys.roll(old, oldExpiry, {
+      ...record,
+      // The new key keeps the old one's contract end, if it had one still ahead.
+      expiresAt:
+        old.expiresAtMs !== null && old.expiresAtMs > now ? new Date(old.expiresAtMs) : null,
+    });
+    if (!rolled) {
+      throw new ConflictException('this key was rolled by another request just now');
+    }
+    this.cache.evict(old.id);
+    this.cache.forgetUnknown(record.hash);
+    await this.audit.record(actor, 'key.rolled', targetOf(rolled.previous), {
+      successorId: { before: null, after: rolled.next.id },
+      expiresAt: {
+        before: isoOrNull(old.expiresAtMs),
+        after: isoOrNull(rolled.previous.expiresAtMs),
+      },
+    });
+    return { key, stored: rolled.next, previous: rolled.previous, previousExpiresAt: oldExpiry };
+  }
+
+  /** The ids whose usage a lineage read sums: every key the key was rolled from or into. */
+  async lineageOf(accountId: string, ref: string): Promise<string[]> {
+    const key = await this.resolve(accountId, ref);
+    return key.lineageId === null ? [key.id] : this.keys.lineageIds(accountId, key.lineageId);
+  }
+
   async delete(actor: Actor, ref: string): Promise<void> {
     const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster) throw new BadRequestException('the master key cannot be deleted');
@@ -252,6 +309,7 @@ export class KeysService {
       usageCount: key.usageCount,
       volume: key.usageVolume,
       ...(key.expiresAtMs === null ? {} : { expiresAt: new Date(key.expiresAtMs) }),
+      ...(key.supersededBy === '' ? {} : { successorId: key.supersededBy }),
     };
   }
 

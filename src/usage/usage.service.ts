@@ -52,7 +52,7 @@ export class UsageService {
    */
   async respond(
     res: Response,
-    keyId: string | (() => Promise<string>),
+    keyIds: string | string[] | (() => Promise<string | string[]>),
     query: UsageQuery,
   ): Promise<void> {
     const range = this.range(query);
@@ -64,8 +64,8 @@ export class UsageService {
       // arrive together would run one after the other, each admitted alone, while small
       // requests wait behind all of them. After the turn, the ones past the limit are refused.
       if (points > LARGE_ANSWER_POINTS) await new Promise((resolve) => setImmediate(resolve));
-      const id = typeof keyId === 'string' ? keyId : await keyId();
-      await sendUsage(res, await this.series(id, range), query.format);
+      const ids = typeof keyIds === 'function' ? await keyIds() : keyIds;
+      await sendUsage(res, await this.series(ids, range), query.format);
     } finally {
       done();
     }
@@ -75,8 +75,14 @@ export class UsageService {
    * A key's usage per bucket over the range: ascending, zero-filled, from the coarsest stored
    * rows that tile the buckets (minutes for minutes, the hourly rollup for the rest).
    */
-  series(keyId: string, range: UsageRange): Promise<BucketTotals> {
-    return this.meter.consistentRead(() => this.seriesNow(keyId, range));
+  /** The usage of one key, or of several summed bucket by bucket (a roll lineage). */
+  series(keyIds: string | string[], range: UsageRange): Promise<BucketTotals> {
+    const ids = typeof keyIds === 'string' ? [keyIds] : keyIds;
+    return this.meter.consistentRead(async () => {
+      const totals = new BucketTotals(range);
+      for (const id of ids) await this.addSeries(totals, id, range);
+      return totals;
+    });
   }
 
   /** Runs a read of keys whose totals go through totals(), without a flush committing midway. */
@@ -84,10 +90,9 @@ export class UsageService {
     return this.meter.consistentRead(read);
   }
 
-  private async seriesNow(keyId: string, range: UsageRange): Promise<BucketTotals> {
+  private async addSeries(totals: BucketTotals, keyId: string, range: UsageRange): Promise<void> {
     const { fromMinute, toMinute } = minuteRange(range);
     const stored = await this.usage.stored(keyId, storedUnit(range.interval), fromMinute, toMinute);
-    const totals = new BucketTotals(range);
     const { starts, counts, volumes } = stored;
     for (let i = 0; i < starts.length; i++) totals.add(starts[i], counts[i], volumes[i]);
     // What this instance has counted and not yet written, exactly once: consistentRead keeps
@@ -95,7 +100,6 @@ export class UsageService {
     for (const [start, count, volume] of this.meter.unflushed(keyId)?.minutes ?? []) {
       totals.add(start, count, volume);
     }
-    return totals;
   }
 
   /** A key's stored totals with this instance's unwritten usage added (inside consistently). */

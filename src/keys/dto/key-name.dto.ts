@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptionalNotNull } from '../../common/dto/optional';
 import { trim } from '../../common/dto/transforms';
@@ -73,4 +73,34 @@ export class KeyCreatedDto {
   name!: string;
   /** The key. Shown in full here; with KEY_STORAGE=hashed this is the only time. */
   key!: string;
+}
+
+export class RollKeyDto {
+  /**
+   * How long the old key keeps working, in seconds: 0 (default, refused at once) to 2592000
+   * (30 days).
+   * @example 3600
+   */
+  @IsOptionalNotNull()
+  @Max(2_592_000, { message: 'gracePeriodSeconds must be at most 2592000 (30 days)' })
+  @Min(0, { message: 'gracePeriodSeconds must not be negative' })
+  @IsInt({ message: 'gracePeriodSeconds must be a whole number of seconds' })
+  gracePeriodSeconds?: number;
+}
+
+class PreviousKeyDto {
+  id!: string;
+  /** When the old key stops working (now + the grace, or its own earlier expiry). */
+  expiresAt!: Date;
+}
+
+export class KeyRolledDto {
+  success!: true;
+  /** @example my awesome key */
+  name!: string;
+  /** The new key. Shown in full here; with KEY_STORAGE=hashed this is the only time. */
+  key!: string;
+  /** The new key's id; its usage starts at zero. */
+  id!: string;
+  previous!: PreviousKeyDto;
 }

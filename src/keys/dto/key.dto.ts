@@ -18,6 +18,8 @@ export class KeyDto {
   volume!: number;
   /** Only on a key that expires: from then on it is refused (401, code EXPIRED). */
   expiresAt?: Date;
+  /** Only on a rolled key: the id of the key it was rolled into. */
+  successorId?: string;
 }
 
 export class KeyListResponseDto {

@@ -31,6 +31,14 @@ export class UsageQueryDto {
   format?: 'json' | 'csv';
 }
 
+export class KeyUsageQueryDto extends UsageQueryDto {
+  /** true: the usage of every key this one was rolled from or into, summed. Default false. */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'lineage must be true or false' })
+  @IsString({ message: 'lineage must be given once' })
+  lineage?: 'true' | 'false';
+}
+
 export class UsagePointDto {
   /** Start of the bucket, UTC. @example 2021-01-19T00:00:00.000Z */
   bucket!: string;

@@ -1,5 +1,10 @@
+-- DropIndex
+DROP INDEX "api_keys_account_id_name_key";
+
 -- AlterTable
-ALTER TABLE "api_keys" ADD COLUMN     "expires_at" TIMESTAMP(3);
+ALTER TABLE "api_keys" ADD COLUMN     "expires_at" TIMESTAMP(3),
+ADD COLUMN     "lineage_id" TEXT,
+ADD COLUMN     "superseded_by" TEXT NOT NULL DEFAULT '';
 
 -- CreateTable
 CREATE TABLE "audit_entries" (
@@ -21,6 +26,12 @@ CREATE TABLE "audit_entries" (
 
 -- CreateIndex
 CREATE INDEX "audit_entries_account_id_seq_idx" ON "audit_entries"("account_id", "seq");
+
+-- CreateIndex
+CREATE INDEX "api_keys_lineage_id_idx" ON "api_keys"("lineage_id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "api_keys_account_id_name_superseded_by_key" ON "api_keys"("account_id", "name", "superseded_by");
 
 
 -- The audit log is append-only, whoever connects: no statement may change or remove an entry.

@@ -1,6 +1,3 @@
--- AlterTable
-ALTER TABLE "api_keys" ADD COLUMN "expires_at" DATETIME;
-
 -- CreateTable
 CREATE TABLE "audit_entries" (
     "seq" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -16,6 +13,16 @@ CREATE TABLE "audit_entries" (
     "user_agent" TEXT,
     "request_id" TEXT
 );
+
+-- AlterTable, by hand: Prisma would rebuild api_keys, and inside the migration's transaction
+-- (where PRAGMA foreign_keys cannot be switched off) dropping the old table would cascade to
+-- every usage row. SQLite adds these columns in place; the unique name is an index of its own.
+ALTER TABLE "api_keys" ADD COLUMN "expires_at" DATETIME;
+ALTER TABLE "api_keys" ADD COLUMN "superseded_by" TEXT NOT NULL DEFAULT '';
+ALTER TABLE "api_keys" ADD COLUMN "lineage_id" TEXT;
+DROP INDEX "api_keys_account_id_name_key";
+CREATE UNIQUE INDEX "api_keys_account_id_name_superseded_by_key" ON "api_keys"("account_id", "name", "superseded_by");
+CREATE INDEX "api_keys_lineage_id_idx" ON "api_keys"("lineage_id");
 
 -- CreateIndex
 CREATE INDEX "audit_entries_account_id_seq_idx" ON "audit_entries"("account_id", "seq");
