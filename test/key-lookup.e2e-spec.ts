@@ -63,6 +63,7 @@ for (const provider of providers()) {
         name: 'plain',
         isMaster: false,
         isActive: false,
+        expiresAtMs: null,
       });
       expect(await access.findByHash(master)).toStrictEqual({
         id: owner.masterKeyId,
@@ -70,6 +71,13 @@ for (const provider of providers()) {
         name: 'master',
         isMaster: true,
         isActive: true,
+        expiresAtMs: null,
+      });
+      // An expiry as Prisma writes it reads back to the millisecond, on both databases.
+      const expiresAt = new Date('2031-05-06T07:08:09.123Z');
+      await prisma.db.apiKey.update({ where: { id: plain.id }, data: { expiresAt } });
+      expect(await access.findByHash(plain.hash)).toMatchObject({
+        expiresAtMs: expiresAt.getTime(),
       });
       expect(await access.findByHash('0'.repeat(64))).toBeNull();
     });
@@ -107,6 +115,9 @@ for (const provider of providers()) {
         usageVolume: 5_000_000_000,
         prefix: viaPrisma.prefix,
         ciphertext: viaPrisma.ciphertext,
+        expiresAtMs: null,
+        supersededBy: '',
+        lineageId: null,
       };
       expect(stored).toStrictEqual(expected);
       expect(await repository.findInAccount(owner.accountId, big.id)).toStrictEqual(expected);
@@ -195,7 +206,7 @@ for (const provider of providers()) {
 
     it('does not let a lookup in flight during a deactivation answer later requests or re-cache the key', async () => {
       const raced = await newKey('raced');
-      const findByHash = access.findByHash.bind(repository);
+      const findByHash = access.findByHash.bind(access);
       const loaded = gate();
       const release = gate();
       let held = false;
@@ -239,7 +250,7 @@ for (const provider of providers()) {
 
     it('looks a key up again after it is deleted while a lookup of it is in flight', async () => {
       const doomed = await newKey('doomed');
-      const findByHash = access.findByHash.bind(repository);
+      const findByHash = access.findByHash.bind(access);
       const loaded = gate();
       const release = gate();
       const spy = jest.spyOn(access, 'findByHash').mockImplementation(async (hash) => {
