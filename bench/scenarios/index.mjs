@@ -12,6 +12,7 @@
 // this database or in this mode), needs(ctx) / uses (extra instances, lib/instances.mjs),
 // standalone (runs on its own servers after the shared instance is stopped).
 // docs/benchmarks.md, "Adding a scenario", describes ctx.
+import a1 from './a1.mjs';
 import b3 from './b3.mjs';
 import b4 from './b4.mjs';
 import b5 from './b5.mjs';
@@ -22,4 +23,4 @@ import b9 from './b9.mjs';
 import h1 from './h1.mjs';
 import throughput from './throughput.mjs';
 
-export const SCENARIOS = [throughput, b8, b4, b5, b6, b3, h1, b9, b8x];
+export const SCENARIOS = [throughput, a1, b8, b4, b5, b6, b3, h1, b9, b8x];
