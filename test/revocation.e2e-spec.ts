@@ -116,6 +116,44 @@ if (providers().includes('postgresql')) {
       }
     });
 
+    it('refuses on B, at the instant, a key whose expiry A set after B cached it', async () => {
+      const { id, key } = await keyCachedOnB();
+      const expiresAt = new Date(Date.now() + 1500);
+      await patch(id, { expiresAt: expiresAt.toISOString() });
+      // Still good until the instant: B has the new expiry, not a refusal.
+      await b!.http.get('/1.0/me').set('x-api-key', key).expect(200);
+      await sleep(expiresAt.getTime() - Date.now() + 20);
+      const refused = await b!.http.get('/1.0/me').set('x-api-key', key).expect(401);
+      expect(refused.body.code).toBe('EXPIRED');
+    });
+
+    it('serves a key rolled on A with grace on B until the grace ends, and its successor', async () => {
+      const { id, key } = await keyCachedOnB();
+      const rolled = await a!.http
+        .post(`/1.0/keys/${id}/roll`)
+        .set('Authorization', basic(owner.masterKey))
+        .send({ gracePeriodSeconds: 2 })
+        .expect(200);
+      const graceEnd = Date.parse(rolled.body.previous.expiresAt as string);
+      await b!.http.get('/1.0/me').set('x-api-key', key).expect(200);
+      await b!.http.get('/1.0/me').set('x-api-key', rolled.body.key).expect(200);
+      await sleep(graceEnd - Date.now() + 20);
+      expect((await b!.http.get('/1.0/me').set('x-api-key', key).expect(401)).body.code).toBe(
+        'EXPIRED',
+      );
+      await b!.http.get('/1.0/me').set('x-api-key', rolled.body.key).expect(200);
+    });
+
+    it('refuses on B within 1 s a key rolled on A without grace', async () => {
+      const { id, key } = await keyCachedOnB();
+      await a!.http
+        .post(`/1.0/keys/${id}/roll`)
+        .set('Authorization', basic(owner.masterKey))
+        .send({})
+        .expect(200);
+      expect(await untilRefused(b!, key)).toBeLessThan(1000);
+    });
+
     it('clears the cache of B after its channel reconnects, for changes made while it was down', async () => {
       const channel = b!.app.get(KeyChangeChannel);
       const admin = new Client({ connectionString: databaseUrl });
