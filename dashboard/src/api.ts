@@ -19,6 +19,10 @@ export interface ApiKey {
   lastUsedAt: string | null;
   usageCount: number;
   volume: number;
+  /** Only on a key that expires: from this instant on the API refuses it. */
+  expiresAt?: string;
+  /** Only on a rolled key: the id of the key that replaced it. */
+  successorId?: string;
 }
 
 export interface UsagePoint {
@@ -128,15 +132,34 @@ export function listKeyPage(limit: number, cursor: string | null): Promise<KeyPa
   return call<KeyPage>('GET', `/1.0/keys?${query}`);
 }
 
-export function createKey(name: string): Promise<{ name: string; key: string }> {
-  return call('POST', '/1.0/keys', { name });
+/** `expiresAt`: an ISO-8601 instant, or null (the default) for a key that never expires. */
+export function createKey(
+  name: string,
+  expiresAt: string | null = null,
+): Promise<{ name: string; key: string }> {
+  return call('POST', '/1.0/keys', expiresAt === null ? { name } : { name, expiresAt });
 }
 
+/** `expiresAt: null` clears the expiry. */
 export async function updateKey(
   id: string,
-  changes: { name?: string; isActive?: boolean },
+  changes: { name?: string; isActive?: boolean; expiresAt?: string | null },
 ): Promise<ApiKey> {
   return (await call<{ apiKey: ApiKey }>('PATCH', keyPath(id), changes)).apiKey;
+}
+
+export interface RolledKey {
+  name: string;
+  /** The new key, in full: shown once. */
+  key: string;
+  id: string;
+  /** The old key, which works until `expiresAt` (now + the grace). */
+  previous: { id: string; expiresAt: string };
+}
+
+/** Replaces a key with a new one of the same name; the old one works `graceSeconds` longer. */
+export function rollKey(id: string, graceSeconds: number): Promise<RolledKey> {
+  return call('POST', `${keyPath(id)}/roll`, { gracePeriodSeconds: graceSeconds });
 }
 
 export async function deleteKey(id: string): Promise<void> {
@@ -160,4 +183,44 @@ export async function usage(
 /** Where the same usage can be downloaded as CSV (a plain link: the cookie goes with it). */
 export function usageCsvUrl(id: string, from: string, to: string, interval: Interval): string {
   return `${keyPath(id)}?${usageQuery(from, to, interval)}&format=csv`;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  action: string;
+  actor: { type: string; id: string | null };
+  target: { keyId: string; keyName: string } | null;
+  changes: Record<string, { before: unknown; after: unknown }> | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+export interface AuditPage {
+  /** Newest first. */
+  entries: AuditEntry[];
+  /** The cursor of the next (older) page; null on the last. */
+  nextCursor: string | null;
+}
+
+function auditQuery(limit: number, action: string | null, cursor: string | null = null): string {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (action !== null) query.set('action', action);
+  if (cursor !== null) query.set('cursor', cursor);
+  return query.toString();
+}
+
+/** One page of the account's audit log, newest first, optionally of one action only. */
+export function listAudit(
+  limit: number,
+  action: string | null,
+  cursor: string | null,
+): Promise<AuditPage> {
+  return call<AuditPage>('GET', `/1.0/audit?${auditQuery(limit, action, cursor)}`);
+}
+
+/** The newest `limit` entries (of one action) as CSV: a plain link, the cookie goes with it. */
+export function auditCsvUrl(limit: number, action: string | null): string {
+  return `/1.0/audit?${auditQuery(limit, action)}&format=csv`;
 }

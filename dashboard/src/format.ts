@@ -3,6 +3,7 @@
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const timeWithSeconds = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
 export function formatInt(value: number): string {
   return integer.format(value);
@@ -32,9 +33,14 @@ export function formatGigabytes(bytes: number): string {
 }
 
 /** An instant in the browser's time zone, as a date and a time of day. */
-export function formatInstant(iso: string): { date: string; time: string } {
+export function formatInstant(iso: string, seconds = false): { date: string; time: string } {
   const at = new Date(iso);
-  return { date: dateOnly.format(at), time: timeOnly.format(at) };
+  return { date: dateOnly.format(at), time: (seconds ? timeWithSeconds : timeOnly).format(at) };
+}
+
+/** "2026-12-06 18:00:00 UTC": the exact instant, for a title or a note. */
+export function formatUtc(iso: string): string {
+  return `${new Date(iso).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 /** "km_AbCd••••••••": enough to tell keys apart, never the secret part. */
@@ -49,7 +55,39 @@ export function isFullKey(key: string): boolean {
   return !key.includes('*');
 }
 
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+
+/** A length of time as people say it: "less than a minute", "5 min", "2 h", "3 days". */
+export function formatSpan(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / MINUTE_MS);
+  if (minutes < 1) return 'less than a minute';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.round(Math.abs(ms) / HOUR_MS);
+  if (hours < 48) return `${hours} h`;
+  return `${Math.round(Math.abs(ms) / DAY_MS)} days`;
+}
+
+/** "expires in 3 days" or, once past, "expired 2 h ago". */
+export function expiryPhrase(iso: string, now = Date.now()): { expired: boolean; text: string } {
+  const left = new Date(iso).getTime() - now;
+  return left > 0
+    ? { expired: false, text: `expires in ${formatSpan(left)}` }
+    : { expired: true, text: `expired ${formatSpan(left)} ago` };
+}
+
+/** The value of a datetime-local input that shows `ms` in UTC, to the minute. */
+export function utcInputValue(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16);
+}
+
+/** A datetime-local input's value read as UTC, as ISO-8601; null when it is not one. */
+export function fromUtcInput(value: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(value)) return null;
+  const at = new Date(`${value.length === 16 ? `${value}:00` : value}Z`);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString();
+}
 
 /** yyyy-mm-dd of a UTC day. */
 export function utcDay(ms: number): string {

@@ -1,17 +1,12 @@
-import {
-  ApiError,
-  ApiKey,
-  createKey,
-  deleteKey,
-  KeyPage,
-  listKeyPage,
-  Session,
-  updateKey,
-} from './api';
+import { ApiKey, createKey, deleteKey, KeyPage, listKeyPage, Session, updateKey } from './api';
 import { copyText } from './clipboard';
+import { showCreatedKey } from './created-key';
 import { confirmDialog, errorSlot, openDialog, showError } from './dialog';
 import { h, replace, uid } from './dom';
+import { isSessionEnd, messageOf } from './errors';
+import { expiryField, fillStatus, keepExpiriesCurrent } from './expiry';
 import { formatBytes, formatInstant, formatInt, isFullKey, maskKey } from './format';
+import { rollDialog, setExpiryDialog } from './key-lifecycle';
 import { menuButton, MenuItem } from './menu';
 import { announce } from './status';
 
@@ -135,6 +130,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
     page.keys.map((key) => keyRow(key, main, ctx)),
   );
   pager.replaceWith(pagerOf(page, main, ctx));
+  keepExpiriesCurrent(tbody);
   const focusTarget = focusKeyId
     ? main.querySelector<HTMLElement>(`[data-manage="${CSS.escape(focusKeyId)}"] .menu-button`)
     : null;
@@ -179,6 +175,7 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
   const items: MenuItem[] = [
     { label: 'Show usage', onSelect: () => (location.hash = `#/keys/${key.id}/usage`) },
     { label: 'Rename', onSelect: () => renameDialog(key, ctx, reload) },
+    { label: 'Set expiry…', onSelect: () => setExpiryDialog(key, ctx, reload) },
   ];
   if (canReveal) {
     items.push(
@@ -200,6 +197,10 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
     );
   }
   if (!key.isMaster) {
+    // The master key is not rolled here: the session stands in for it, so it stays put.
+    if (key.successorId === undefined) {
+      items.push({ label: 'Roll key…', onSelect: () => rollDialog(key, ctx, reload) });
+    }
     items.push(
       {
         label: key.isActive ? 'Deactivate' : 'Activate',
@@ -214,9 +215,10 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
     );
   }
 
-  return h(
+  const status = h('td', { 'data-label': 'Status' });
+  const row = h(
     'tr',
-    { 'data-key-id': key.id, class: key.isActive ? null : 'inactive' },
+    { 'data-key-id': key.id },
     h(
       'th',
       { scope: 'row', 'data-label': 'Name', class: 'name' },
@@ -246,21 +248,15 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
       { 'data-label': 'Volume', class: 'num', title: `${formatInt(key.volume)} bytes` },
       formatBytes(key.volume),
     ),
-    h(
-      'td',
-      { 'data-label': 'Status' },
-      h(
-        'span',
-        { class: `badge ${key.isActive ? 'active' : 'off'}` },
-        key.isActive ? 'Active' : 'Inactive',
-      ),
-    ),
+    status,
     h(
       'td',
       { class: 'row-actions', 'data-manage': key.id },
       menuButton('Manage', `Manage key ${key.name}`, items),
     ),
   );
+  fillStatus(status, key);
+  return row;
 }
 
 function time(iso: string | null): HTMLElement {
@@ -281,6 +277,7 @@ function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
       autocomplete: 'off',
       placeholder: 'e.g. mobile app',
     });
+    const expiry = expiryField(null);
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Create key');
     const form = h(
       'form',
@@ -291,8 +288,8 @@ function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
           showError(error, null);
           submit.disabled = true;
           try {
-            const created = await createKey(name.value);
-            showCreatedKey(dialog, created, ctx, close);
+            const created = await createKey(name.value, expiry.value());
+            showCreatedKey(dialog, created, ctx.session, close);
             void renderKeys(main, ctx);
           } catch (err) {
             if (isSessionEnd(err)) return ctx.sessionEnded();
@@ -309,6 +306,7 @@ function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
         name,
         h('p', { class: 'hint' }, 'Unique in your account, up to 100 characters.'),
       ),
+      expiry.element,
       error,
       h(
         'div',
@@ -319,65 +317,6 @@ function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
     );
     return [form];
   });
-}
-
-/** The new key, in full, this once; with a copy button. */
-function showCreatedKey(
-  dialog: HTMLDialogElement,
-  created: { name: string; key: string },
-  ctx: ViewContext,
-  close: () => void,
-): void {
-  const fieldId = uid('new-key');
-  const field = h('input', {
-    id: fieldId,
-    class: 'key-field',
-    readonly: true,
-    value: created.key,
-    spellcheck: 'false',
-    onfocus: (event: Event) => (event.target as HTMLInputElement).select(),
-  });
-  const copied = h('p', { class: 'hint', role: 'status' });
-  const copy = h(
-    'button',
-    {
-      type: 'button',
-      class: 'primary',
-      onclick: async () => {
-        const ok = await copyText(created.key);
-        copied.textContent = ok
-          ? 'Copied to the clipboard.'
-          : 'Copying failed: select the key and copy it.';
-      },
-    },
-    'Copy key',
-  );
-  const title = dialog.querySelector('h2');
-  if (title) title.textContent = `Key “${created.name}” created`;
-  dialog
-    .querySelector('form')
-    ?.replaceWith(
-      h(
-        'div',
-        { class: 'stack' },
-        h(
-          'p',
-          {},
-          ctx.session.keysRecoverable
-            ? 'Here is the new key. Copy it now; you can also reveal it later from its Manage menu.'
-            : 'Here is the new key. Copy it now: it will not be shown again.',
-        ),
-        h('label', { for: fieldId }, 'API key'),
-        h('div', { class: 'copy-row' }, field, copy),
-        copied,
-        h(
-          'div',
-          { class: 'dialog-actions' },
-          h('button', { type: 'button', onclick: close }, 'Done'),
-        ),
-      ),
-    );
-  copy.focus();
 }
 
 function renameDialog(
@@ -467,12 +406,4 @@ async function run(ctx: ViewContext, action: () => Promise<void>): Promise<void>
     if (isSessionEnd(err)) return ctx.sessionEnded();
     announce(messageOf(err));
   }
-}
-
-export function isSessionEnd(err: unknown): boolean {
-  return err instanceof ApiError && err.status === 401;
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,6 @@
 import './styles.css';
 import { ApiError, currentSession, Session, signOut } from './api';
+import { renderActivity } from './activity-view';
 import { renderAuth } from './auth-view';
 import { h, replace } from './dom';
 import { renderKeys, ViewContext } from './keys-view';
@@ -8,11 +9,13 @@ import { disposeUsageView, renderUsage } from './usage-view';
 
 /**
  * The keymeter dashboard: one page, two states. Signed out, it shows the sign-in form; signed
- * in, the "API Keys" view (`#/`) or a key's usage (`#/keys/:id/usage?from&to&interval`).
+ * in, the "API Keys" view (`#/`), a key's usage (`#/keys/:id/usage?from&to&interval`) or the
+ * account's activity (`#/activity?action`).
  * Everything goes through keymeter's own HTTP API with the session cookie.
  */
 const root = document.getElementById('app') as HTMLElement;
 const USAGE_ROUTE = /^#\/keys\/([^/?]+)\/usage(?:\?(.*))?$/;
+const ACTIVITY_ROUTE = /^#\/activity(?:\?(.*))?$/;
 
 function closeDialogs(): void {
   for (const dialog of document.querySelectorAll('dialog')) dialog.close();
@@ -28,6 +31,16 @@ function showSignedOut(notice?: string): void {
 
 let context: ViewContext | null = null;
 let main: HTMLElement | null = null;
+let nav: { keys: HTMLAnchorElement; activity: HTMLAnchorElement } | null = null;
+
+/** Marks the nav entry of the view shown (aria-current), the other not. */
+function markCurrent(view: 'keys' | 'activity'): void {
+  if (!nav) return;
+  for (const [name, link] of Object.entries(nav)) {
+    if (name === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
 
 function showSignedIn(session: Session): void {
   context = {
@@ -52,6 +65,10 @@ function showSignedIn(session: Session): void {
     'Sign out',
   );
   main = h('main', { id: 'main', class: 'content', tabindex: -1 });
+  nav = {
+    keys: h('a', { href: '#/' }, 'API keys'),
+    activity: h('a', { href: '#/activity' }, 'Activity'),
+  };
   const status = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', hidden: true });
   replace(
     root,
@@ -60,6 +77,11 @@ function showSignedIn(session: Session): void {
       'header',
       { class: 'topbar' },
       h('a', { class: 'brand', href: '#/' }, 'keymeter'),
+      h(
+        'nav',
+        { class: 'main-nav', 'aria-label': 'Main' },
+        h('ul', {}, h('li', {}, nav.keys), h('li', {}, nav.activity)),
+      ),
       h(
         'div',
         { class: 'account' },
@@ -83,6 +105,14 @@ function skipToMain(event: Event): void {
 async function route(): Promise<void> {
   if (!context || !main) return;
   const usageMatch = USAGE_ROUTE.exec(location.hash);
+  const activityMatch = ACTIVITY_ROUTE.exec(location.hash);
+  markCurrent(activityMatch ? 'activity' : 'keys');
+  if (activityMatch) {
+    disposeUsageView();
+    document.title = 'Activity · keymeter';
+    await renderActivity(main, context, new URLSearchParams(activityMatch[1] ?? ''));
+    return;
+  }
   if (usageMatch) {
     document.title = 'Usage · keymeter';
     await renderUsage(

@@ -3,7 +3,9 @@ import { drawUsageChart, UsageChart } from './chart';
 import { errorSlot, showError } from './dialog';
 import { h, replace, uid } from './dom';
 import { defaultRange, formatBytes, formatGigabytes, formatInt, maskKey } from './format';
-import { isSessionEnd, messageOf, ViewContext } from './keys-view';
+import { isSessionEnd, messageOf } from './errors';
+import { isExpired } from './expiry';
+import type { ViewContext } from './keys-view';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** Rows beyond which the data table is not built (the CSV has them all). */
@@ -221,7 +223,8 @@ export async function renderUsage(
   replace(
     subtitle,
     h('code', { class: 'key' }, maskKey(key.key)),
-    ` · ${key.isActive ? 'Active' : 'Inactive'} · ${formatInt(key.usageCount)} requests in all`,
+    ` · ${isExpired(key) ? 'Expired' : key.isActive ? 'Active' : 'Inactive'} · ` +
+      `${formatInt(key.usageCount)} requests in all`,
   );
   await load();
 }
