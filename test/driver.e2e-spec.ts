@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { Client } from 'pg';
 import { numberedPlaceholders } from '../src/prisma/driver';
 import { DatabaseDriver } from '../src/prisma/database-driver';
 import { PrismaService } from '../src/prisma/prisma.service';
@@ -12,6 +13,11 @@ describe('numberedPlaceholders', () => {
     );
   });
 });
+
+const pgUrl = (t: TestApp): string => {
+  if (t.config.database.provider !== 'postgresql') throw new Error('not on PostgreSQL');
+  return t.config.database.url;
+};
 
 for (const provider of providers()) {
   describe(`SQL on the driver [${provider}]`, () => {
@@ -109,6 +115,38 @@ for (const provider of providers()) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         await driver.transaction([rename('after the outage')]);
         expect(await names()).toEqual(['after the outage']);
+      });
+    }
+
+    if (provider === 'postgresql') {
+      it('runs a transaction again when PostgreSQL ends it as the victim of a deadlock', async () => {
+        const second = (await driver.rows(sql, [owner.accountId])).length;
+        expect(second).toBe(1);
+        // Another connection holds the key row, and will want the account row that the
+        // driver's transaction takes first: a deadlock, detected after deadlock_timeout (1 s) by
+        // the backend that waited first (the driver's), which ends its own transaction.
+        const other = new Client({ connectionString: pgUrl(t) });
+        await other.connect();
+        try {
+          await other.query('BEGIN');
+          await other.query("UPDATE api_keys SET name = 'held' WHERE id = $1", [owner.masterKeyId]);
+          const written = driver.transaction([
+            {
+              sql: 'UPDATE accounts SET email = email WHERE id = ?',
+              runs: [[owner.accountId]],
+            },
+            rename('after the deadlock'),
+          ]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          const stuck = other
+            .query('UPDATE accounts SET email = email WHERE id = $1', [owner.accountId])
+            .then(() => other.query('ROLLBACK'));
+          await written;
+          await stuck;
+        } finally {
+          await other.end();
+        }
+        expect(await names()).toEqual(['after the deadlock']);
       });
     }
 

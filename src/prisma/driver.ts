@@ -37,6 +37,10 @@ export function numberedPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
+/** PostgreSQL's deadlock_detected, and how often a transaction it rolled back is run again. */
+const DEADLOCK = '40P01';
+const DEADLOCK_RETRIES = 3;
+
 /** How long a SQLite write waits for another connection's write lock before it fails. */
 const SQLITE_LOCK_WAIT_MS = 5000;
 
@@ -141,7 +145,25 @@ export class PostgresDriver implements Driver {
     return result.rows;
   }
 
+  /**
+   * Runs the steps in one transaction. PostgreSQL may pick it as the victim of a deadlock with
+   * another instance's flush of the same rows (40P01; the row order inside one statement is
+   * the planner's): it rolled back whole, so it is run again, up to DEADLOCK_RETRIES times.
+   */
   async transaction(steps: readonly WriteStep[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transactionOnce(steps);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= DEADLOCK_RETRIES) {
+          throw error;
+        }
+        await sleep(5 + Math.random() * 20 * (attempt + 1));
+      }
+    }
+  }
+
+  private async transactionOnce(steps: readonly WriteStep[]): Promise<void> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A checked-out client has no listener of the pool's: the server ending the connection
