@@ -108,8 +108,11 @@ function problemWith(res: Response): string | null {
   }
   const e = body as Record<string, unknown>;
   const message = e.message;
+  // Refusals added after the published envelope name their reason in `code` (EXPIRED).
+  const { code, ...published } = e;
   const wellFormed =
-    Object.keys(e).sort().join(',') === ENVELOPE_KEYS &&
+    Object.keys(published).sort().join(',') === ENVELOPE_KEYS &&
+    (code === undefined || (typeof code === 'string' && /^[A-Z_]+$/.test(code))) &&
     e.success === false &&
     e.statusCode === res.status &&
     typeof e.error === 'string' &&
