@@ -140,7 +140,10 @@ describeEachDatabase('fuzzing every route in the OpenAPI document', (ctx) => {
   beforeAll(async () => {
     const { http } = ctx();
     const doc = (await http.get('/docs-json').expect(200)).body as OpenApiDocument;
-    operations = operationsOf(doc);
+    // A roll of the master or holder key (both among the path values) expires the credentials
+    // every later request is sent with: rolls go last, so that they cut short no other route.
+    const rollsLast = (op: Operation) => (op.template.endsWith('/roll') ? 1 : 0);
+    operations = operationsOf(doc).sort((a, b) => rollsLast(a) - rollsLast(b));
     owner = await account(http);
     other = await account(http);
     const master = { Authorization: basic(owner.masterKey) };

@@ -1,4 +1,5 @@
 import { BadRequestException, Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { parseIsoInstant, UsageRangeError } from '../usage/usage-range';
 import type { Actor } from './actor';
 import type { AuditAction, AuditChanges, AuditTarget } from './audit-actions';
@@ -10,9 +11,16 @@ import { AuditEntryView, AuditQueryDto, DEFAULT_AUDIT_PAGE } from './dto/audit.d
  * they describe has succeeded and before its answer goes out, so a client that saw the answer
  * finds the entry. They name keys by id and name, never by the key.
  */
+/** How long a summarised action (see firstInWindow) is recorded once. */
+export const AUDIT_SUMMARY_WINDOW_MS = 15 * 60_000;
+
 @Injectable()
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
+  private readonly summarised = new LRUCache<string, true>({
+    max: 10_000,
+    ttl: AUDIT_SUMMARY_WINDOW_MS,
+  });
 
   constructor(private readonly entries: AuditRepository) {}
 
@@ -45,6 +53,17 @@ export class AuditService {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error(`could not write the audit entry ${args[1]}: ${message}`);
     });
+  }
+
+  /**
+   * Whether `subject` (an action and who or what it is about) is seen for the first time in
+   * AUDIT_SUMMARY_WINDOW_MS on this instance. Actions that come in floods (refused sign-ins,
+   * every reload of a key listing) are recorded once per window, not once per request.
+   */
+  firstInWindow(subject: string): boolean {
+    if (this.summarised.has(subject)) return false;
+    this.summarised.set(subject, true);
+    return true;
   }
 
   /** One page of the account's log, newest first, and the cursor of the next. */

@@ -5,19 +5,13 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
 import { accountActor, type RequestOrigin } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { HOUR_MS } from '../usage/time';
 import { KeysService, MASTER_KEY_NAME } from '../keys/keys.service';
 import { AccountsRepository, StoredAccount } from './accounts.repository';
-import {
-  AttemptWindows,
-  DEFAULT_LIMITS,
-  LoginThrottle,
-  TooManyAttemptsException,
-} from './login-throttle';
+import { AttemptWindows, LoginThrottle, TooManyAttemptsException } from './login-throttle';
 import { hashPassword, normaliseEmail, verifyPassword } from './passwords';
 
 export interface Registration {
@@ -29,14 +23,6 @@ export interface Registration {
 export class AccountsService {
   private readonly throttle = new LoginThrottle();
   private readonly registrations: AttemptWindows;
-  /**
-   * Emails whose throttled sign-ins were recorded in this window: a flood of refused attempts
-   * is one sign_in.throttled entry per email per window, not one per attempt.
-   */
-  private readonly throttledRecorded = new LRUCache<string, true>({
-    max: 10_000,
-    ttl: DEFAULT_LIMITS.windowMs,
-  });
 
   constructor(
     private readonly accounts: AccountsRepository,
@@ -155,8 +141,7 @@ export class AccountsService {
 
   /** The first throttled sign-in of an email in a window, for the account it names (if any). */
   private async recordThrottled(email: string, origin: RequestOrigin): Promise<void> {
-    if (this.throttledRecorded.has(email)) return;
-    this.throttledRecorded.set(email, true);
+    if (!this.audit.firstInWindow(`sign_in.throttled ${email}`)) return;
     const account = await this.accounts.findByEmail(email).catch(() => null);
     if (!account) return;
     await this.audit.recordQuietly(

@@ -230,11 +230,11 @@ export class KeysService {
 
   /**
    * The account's keys, recorded as revealed when the listing shows them in full
-   * (KEY_STORAGE=recoverable): whoever lists them has seen every key.
+   * (KEY_STORAGE=encrypted): whoever lists them has seen every key.
    */
   async listRevealing(actor: Actor): Promise<KeyView[]> {
     const keys = await this.list(actor.accountId);
-    if (this.vault.recoverable && keys.length > 0) await this.audit.record(actor, 'keys.revealed');
+    if (keys.length > 0) await this.recordRevealed(actor);
     return keys;
   }
 
@@ -274,9 +274,7 @@ export class KeysService {
         nextCursor: rows.length > limit ? encodeKeyCursor(last) : null,
       };
     });
-    if (this.vault.recoverable && page.keys.length > 0) {
-      await this.audit.record(actor, 'keys.revealed');
-    }
+    if (page.keys.length > 0) await this.recordRevealed(actor);
     return page;
   }
 
@@ -311,6 +309,17 @@ export class KeysService {
       ...(key.expiresAtMs === null ? {} : { expiresAt: new Date(key.expiresAtMs) }),
       ...(key.supersededBy === '' ? {} : { successorId: key.supersededBy }),
     };
+  }
+
+  /**
+   * A listing that showed keys in full, once per actor per audit window: the dashboard lists
+   * the keys on every view of them, and one entry says as much as a hundred.
+   */
+  private async recordRevealed(actor: Actor): Promise<void> {
+    const subject = `keys.revealed ${actor.accountId} ${actor.type} ${actor.id ?? ''}`;
+    if (this.vault.recoverable && this.audit.firstInWindow(subject)) {
+      await this.audit.record(actor, 'keys.revealed');
+    }
   }
 
   private async ensureNameFree(accountId: string, name: string, exceptId?: string): Promise<void> {
