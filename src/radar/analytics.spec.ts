@@ -118,6 +118,19 @@ describe(computeAnalytics.name, () => {
     });
   });
 
+  it('counts an expired key (or a rolled one past its grace) as inactive, from its instant on', () => {
+    const now = Date.UTC(2026, 11, 3);
+    const keys = [
+      key({ id: 'a', expiresAt: new Date(now) }),
+      key({ id: 'b', expiresAt: new Date(now + 1) }),
+      key({ id: 'c' }),
+      key({ id: 'd', isActive: false, expiresAt: new Date(now + 1) }),
+    ];
+    const stats = computeAnalytics(keys, now);
+    expect(stats).toMatchObject({ activeApiKeys: 2, inactiveApiKeys: 2 });
+    expect(stats.apiKeyDetails.map((d) => d.isActive)).toEqual([false, true, true, false]);
+  });
+
   it('keeps dates as Date objects and null for a key never used', () => {
     const used = new Date('2024-02-02T02:02:02Z');
     const result = computeAnalytics([key({ lastUsedAt: used }), key()]);

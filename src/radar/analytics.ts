@@ -11,6 +11,8 @@ export interface KeyUsageSummary {
   isActive: boolean;
   createdAt: Date;
   isMaster: boolean;
+  /** Only on a key that expires (a rolled key's grace end too). */
+  expiresAt?: Date;
 }
 
 export type KeyUsageHighlight = Pick<KeyUsageSummary, 'id' | 'name' | 'usageCount' | 'lastUsedAt'>;
@@ -28,10 +30,18 @@ export interface UsageAnalytics {
   apiKeyDetails: KeyUsageDetail[];
 }
 
-/** Statistics over `keys`, in the document's field order; details keep the input order. */
-export function computeAnalytics(keys: KeyUsageSummary[]): UsageAnalytics {
+/** Whether a key admits requests at `nowMs`: active, and not expired (or rolled past its grace). */
+export const usableAt = (key: KeyUsageSummary, nowMs: number): boolean =>
+  key.isActive && (key.expiresAt === undefined || key.expiresAt.getTime() > nowMs);
+
+/**
+ * Statistics over `keys`, in the document's field order; details keep the input order. A key
+ * counts as active (and shows `isActive: true`) while it admits requests: an expired key is
+ * inactive.
+ */
+export function computeAnalytics(keys: KeyUsageSummary[], nowMs = Date.now()): UsageAnalytics {
   const totalUsage = keys.reduce((sum, key) => sum + key.usageCount, 0);
-  const activeApiKeys = keys.filter((key) => key.isActive).length;
+  const activeApiKeys = keys.filter((key) => usableAt(key, nowMs)).length;
   const mostUsed = pick(keys, (candidate, best) => candidate.usageCount > best.usageCount);
   const leastUsed = pick(keys, (candidate, best) => candidate.usageCount < best.usageCount);
 
@@ -48,7 +58,7 @@ export function computeAnalytics(keys: KeyUsageSummary[]): UsageAnalytics {
       name: key.name,
       usageCount: key.usageCount,
       lastUsedAt: key.lastUsedAt,
-      isActive: key.isActive,
+      isActive: usableAt(key, nowMs),
       createdAt: key.createdAt,
     })),
   };
