@@ -182,6 +182,8 @@ describeEachDatabase('audit log', (ctx) => {
     ['?limit=0', 'limit must be a whole number from 1 to 1000'],
     ['?limit=1001', 'limit must be a whole number from 1 to 1000'],
     ['?cursor=abc', 'cursor must be the nextCursor'],
+    ['?cursor=2147483648', 'cursor must be the nextCursor'],
+    ['?cursor=99999999999', 'cursor must be the nextCursor'],
     ['?from=yesterday', 'from'],
     ['?from=2026-01-02&to=2026-01-01', 'from must be before to'],
     ['?format=xml', 'format must be json or csv'],

@@ -1,11 +1,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { KeysRepository } from '../src/keys/keys.repository';
 import { KeysService } from '../src/keys/keys.service';
 import { PrismaService } from '../src/prisma/prisma.service';
 import { describeEachDatabase } from './helpers/app';
 import { expectEnvelope } from './helpers/envelope';
-import { account, basic } from './helpers/factory';
+import { account, basic, masterActor } from './helpers/factory';
 
 const KEY_SHAPE = /^km_[0-9A-Za-z]{46}$/;
 
@@ -116,8 +115,7 @@ describeEachDatabase('accounts, the guard and the error envelope', (ctx) => {
   it('answers 403 to a valid key that is not the master key on a master route', async () => {
     const { http, app } = ctx();
     const owner = await account(http);
-    const { key, record } = app.get(KeysService).newKey('client app');
-    await app.get(KeysRepository).create(owner.accountId, record);
+    const { key } = await app.get(KeysService).create(masterActor(owner), 'client app');
     const res = await http.get('/1.0/keys').set('x-api-key', key).expect(403);
     expectEnvelope(res.body, 403);
   });

@@ -1,4 +1,4 @@
-import { describeEachDatabase } from './helpers/app';
+import { describeEachDatabase, providers, startApp, TestApp } from './helpers/app';
 import { account, basic, TestAccount } from './helpers/factory';
 import { createKey, expectEnvelope, messageOf } from './helpers/optidash-fixtures';
 
@@ -268,6 +268,58 @@ describeEachDatabase('key roll', (ctx) => {
     expect(successor?.expiresAt).toBe(soon);
   });
 
+  it('keeps a deactivated key deactivated through a roll, and does not roll an expired one', async () => {
+    const off = await createKey(ctx().http, owner.masterKey, 'rolled-off');
+    await ctx()
+      .http.patch(`/1.0/keys/${off.id}`)
+      .set(master())
+      .send({ isActive: false })
+      .expect(200);
+    const rolled = await ctx()
+      .http.post(`/1.0/keys/${off.id}/roll`)
+      .set(master())
+      .send({ gracePeriodSeconds: 60 })
+      .expect(200);
+    await me(rolled.body.key as string).expect(401);
+    const { body } = await ctx().http.get('/1.0/keys').set(master());
+    const successor = (body.keys as { id: string; isActive: boolean }[]).find(
+      (k) => k.id === rolled.body.id,
+    );
+    expect(successor?.isActive).toBe(false);
+
+    const res = await ctx()
+      .http.post('/1.0/keys')
+      .set(master())
+      .send({ name: 'rolled-expired', expiresAt: new Date(Date.now() + 300).toISOString() })
+      .expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const refused = await ctx()
+      .http.post(`/1.0/keys/${res.body.key}/roll`)
+      .set(master())
+      .send({})
+      .expect(409);
+    expect(messageOf(refused.body)).toContain('the key has expired');
+  });
+
+  it('lets a rolled key be renamed or deactivated, not brought back', async () => {
+    const old = await createKey(ctx().http, owner.masterKey, 'rolled-guarded');
+    await ctx()
+      .http.post(`/1.0/keys/${old.id}/roll`)
+      .set(master())
+      .send({ gracePeriodSeconds: 60 })
+      .expect(200);
+    const patch = (body: object) =>
+      ctx().http.patch(`/1.0/keys/${old.id}`).set(master()).send(body);
+    const forever = await patch({ expiresAt: null }).expect(409);
+    expect(messageOf(forever.body)).toContain('not activated or given another expiry');
+    await patch({ expiresAt: new Date(Date.now() + 86_400_000).toISOString() }).expect(409);
+    await patch({ isActive: false }).expect(200);
+    await me(old.key).expect(401);
+    await patch({ isActive: true }).expect(409);
+    await me(old.key).expect(401);
+    await patch({ name: 'rolled-guarded (old)' }).expect(200);
+  });
+
   it('rolls the master key: the new one manages the account, the old one stops', async () => {
     const own = await account(ctx().http);
     const res = await ctx()
@@ -293,3 +345,27 @@ describeEachDatabase('key roll', (ctx) => {
     await ctx().http.get('/1.0/keys').set('Cookie', cookie).expect(200);
   });
 });
+
+for (const provider of providers()) {
+  describe(`key roll within MAX_KEYS_PER_ACCOUNT [${provider}]`, () => {
+    let app: TestApp | undefined;
+    afterAll(() => app?.close());
+
+    it('counts rolled keys until they are deleted, so rolls cannot grow an account past the cap', async () => {
+      app = await startApp(provider, { env: { MAX_KEYS_PER_ACCOUNT: '3' } });
+      const owner = await account(app.http);
+      const master = { Authorization: basic(owner.masterKey) };
+      const first = await createKey(app.http, owner.masterKey, 'capped');
+      const rolled = await app.http.post(`/1.0/keys/${first.id}/roll`).set(master).send({});
+      expect(rolled.status).toBe(200);
+      const refused = await app.http
+        .post(`/1.0/keys/${rolled.body.id}/roll`)
+        .set(master)
+        .send({})
+        .expect(409);
+      expect(messageOf(refused.body)).toContain('rolled keys count until they are deleted');
+      await app.http.delete(`/1.0/keys/${first.id}`).set(master).expect(200);
+      await app.http.post(`/1.0/keys/${rolled.body.id}/roll`).set(master).send({}).expect(200);
+    });
+  });
+}

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
-import { KeysRepository } from '../src/keys/keys.repository';
 import { PrismaService } from '../src/prisma/prisma.service';
 import { UsageMeter } from '../src/usage/usage-meter.service';
 import { Provider, providers, startApp, TestApp } from './helpers/app';
@@ -464,7 +463,9 @@ for (const provider of providers()) {
           for (let i = 0; i < 2; i++)
             expect((await use(behindItsBack, '{"b":2}')).status).toBe(200);
           await useKept();
-          await testApp.app.get(KeysRepository).delete(behindItsBack.id);
+          await testApp.app
+            .get(PrismaService)
+            .db.apiKey.delete({ where: { id: behindItsBack.id } });
           expect(meter.unflushed(behindItsBack.id)).toMatchObject({ count: 2 });
 
           await flushed(testApp);

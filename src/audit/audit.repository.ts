@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service';
+import type { NewAuditEntry } from './audit-entry';
 
 /** One row of audit_entries, as read back. */
 export interface StoredAuditEntry {
@@ -16,8 +17,6 @@ export interface StoredAuditEntry {
   userAgent: string | null;
   requestId: string | null;
 }
-
-export type NewAuditEntry = Omit<StoredAuditEntry, 'seq' | 'at'>;
 
 export interface AuditFilter {
   accountId: string;

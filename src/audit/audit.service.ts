@@ -3,17 +3,22 @@ import { LRUCache } from 'lru-cache';
 import { parseIsoInstant, UsageRangeError } from '../usage/usage-range';
 import type { Actor } from './actor';
 import type { AuditAction, AuditChanges, AuditTarget } from './audit-actions';
+import { auditEntry } from './audit-entry';
 import { AuditRepository, StoredAuditEntry } from './audit.repository';
 import { AuditEntryView, AuditQueryDto, DEFAULT_AUDIT_PAGE } from './dto/audit.dto';
 
-/**
- * The audit log: who changed what, when and from where. Entries are written after the change
- * they describe has succeeded and before its answer goes out, so a client that saw the answer
- * finds the entry. They name keys by id and name, never by the key.
- */
 /** How long a summarised action (see firstInWindow) is recorded once. */
 export const AUDIT_SUMMARY_WINDOW_MS = 15 * 60_000;
 
+/** The largest cursor: entries are numbered by a 32-bit sequence. */
+const MAX_SEQ = 2 ** 31 - 1;
+
+/**
+ * The audit log: who changed what, when and from where. Key and account changes write their
+ * entry in their own transaction (auditEntry, through their repository); the entries of events
+ * that change nothing stored (a sign-in, a listing that revealed keys) are written here. They
+ * name keys by id and name, never by the key.
+ */
 @Injectable()
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
@@ -30,18 +35,7 @@ export class AuditService {
     target: AuditTarget | null = null,
     changes: AuditChanges | null = null,
   ): Promise<void> {
-    await this.entries.insert({
-      accountId: actor.accountId,
-      actorType: actor.type,
-      actorId: actor.id,
-      action,
-      keyId: target?.keyId ?? null,
-      keyName: target?.keyName ?? null,
-      changes: changes === null ? null : JSON.stringify(changes),
-      ip: actor.ip,
-      userAgent: actor.userAgent,
-      requestId: actor.requestId,
-    });
+    await this.entries.insert(auditEntry(actor, action, target, changes));
   }
 
   /**
@@ -72,13 +66,17 @@ export class AuditService {
     query: AuditQueryDto,
   ): Promise<{ entries: AuditEntryView[]; nextCursor: string | null }> {
     const limit = query.limit === undefined ? DEFAULT_AUDIT_PAGE : Number(query.limit);
+    const cursor = query.cursor === undefined ? undefined : Number(query.cursor);
+    if (cursor !== undefined && cursor > MAX_SEQ) {
+      throw new BadRequestException('cursor must be the nextCursor of an earlier page');
+    }
     const from = instant(query.from, 'from');
     const to = instant(query.to, 'to');
     if (from && to && from >= to) throw new BadRequestException('from must be before to');
     const rows = await this.entries.page(
       {
         accountId,
-        beforeSeq: query.cursor === undefined ? undefined : Number(query.cursor),
+        beforeSeq: cursor,
         from,
         to,
         action: query.action,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { NewAuditEntry } from '../audit/audit-entry';
 import { PrismaService } from '../prisma/prisma.service';
 import { NewKeyRecord, StoredKey, toStoredKey } from '../keys/keys.repository';
 
@@ -20,17 +21,20 @@ export class AccountsRepository {
     });
   }
 
-  /** The account and its master key, together or not at all. */
+  /** The account (with the id given), its master key and its audit entry, together or not at all. */
   async createWithMasterKey(
-    email: string,
-    passwordHash: string,
+    account: { id: string; email: string; passwordHash: string },
     masterKey: NewKeyRecord,
+    audit: NewAuditEntry,
   ): Promise<{ account: StoredAccount; key: StoredKey }> {
-    const account = await this.prisma.db.account.create({
-      data: { email, passwordHash, apiKeys: { create: masterKey } },
-      include: { apiKeys: true },
-    });
-    const { apiKeys, ...rest } = account;
+    const [created] = await this.prisma.db.$transaction([
+      this.prisma.db.account.create({
+        data: { ...account, apiKeys: { create: masterKey } },
+        include: { apiKeys: true },
+      }),
+      this.prisma.db.auditEntry.create({ data: audit }),
+    ]);
+    const { apiKeys, ...rest } = created;
     return { account: { ...rest }, key: toStoredKey(apiKeys[0]) };
   }
 }

@@ -5,7 +5,9 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { accountActor, type RequestOrigin } from '../audit/actor';
+import { auditEntry } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { HOUR_MS } from '../usage/time';
@@ -70,17 +72,17 @@ export class AccountsService {
       throw new ConflictException('an account with this email already exists');
     }
     const { key, record } = this.keys.newKey(MASTER_KEY_NAME, true);
+    const id = randomUUID();
+    const audit = auditEntry(accountActor(id, 'anonymous', origin), 'account.registered', {
+      keyId: record.id,
+      keyName: record.name,
+    });
     // A concurrent registration of the same email still ends in 409: the unique index raises
     // P2002, which the error filter maps.
     const created = await this.accounts.createWithMasterKey(
-      normalised,
-      await hashPassword(password),
+      { id, email: normalised, passwordHash: await hashPassword(password) },
       record,
-    );
-    await this.audit.record(
-      accountActor(created.account.id, 'anonymous', origin),
-      'account.registered',
-      { keyId: created.key.id, keyName: created.key.name },
+      audit,
     );
     return {
       account: {
@@ -126,9 +128,10 @@ export class AccountsService {
     }
     if (!account || !ok) {
       attempt.failed();
-      // An email without an account has no log to write to.
+      // An email without an account has no log to write to. Not awaited: a failure must take
+      // as long for an email with an account as for one without, or the time would tell.
       if (account) {
-        await this.audit.recordQuietly(
+        void this.audit.recordQuietly(
           accountActor(account.id, 'anonymous', origin),
           'sign_in.failed',
         );

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ExpiryError, MAX_EXPIRY_AHEAD_MS, parseExpiry } from './expiry';
+import { ExpiryError, MAX_EXPIRY_AHEAD_MS, parseExpiry, rollExpiries } from './expiry';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
 
@@ -41,5 +41,29 @@ describe('parseExpiry', () => {
         expect(parseExpiry(at.toISOString(), NOW)?.getTime()).toBe(at.getTime());
       }),
     );
+  });
+});
+
+describe('rollExpiries', () => {
+  it('ends the old key after the grace, and leaves the successor without expiry', () => {
+    expect(rollExpiries(null, 3600, NOW)).toEqual({
+      previous: new Date(NOW + 3_600_000),
+      successor: null,
+    });
+    expect(rollExpiries(null, 0, NOW).previous.getTime()).toBe(NOW);
+  });
+
+  it('never extends the old key past its own expiry, which the successor keeps', () => {
+    const end = NOW + 60_000;
+    expect(rollExpiries(end, 3600, NOW)).toEqual({
+      previous: new Date(end),
+      successor: new Date(end),
+    });
+    expect(rollExpiries(end, 10, NOW).previous.getTime()).toBe(NOW + 10_000);
+  });
+
+  it('refuses to roll a key that has expired (at its instant too)', () => {
+    expect(() => rollExpiries(NOW, 60, NOW)).toThrow('the key has expired');
+    expect(() => rollExpiries(NOW - 1, 60, NOW)).toThrow(ExpiryError);
   });
 });

@@ -29,3 +29,23 @@ export function parseExpiry(value: unknown, nowMs: number): Date | null {
   }
   return at;
 }
+
+/**
+ * The instants a roll sets: the old key's last one (now plus the grace, never later than an
+ * expiry it already had) and the successor's (the old key's expiry, kept as the contract's end).
+ * A key that has already expired is not rolled: it would come back to life as its successor.
+ */
+export function rollExpiries(
+  oldExpiresAtMs: number | null,
+  graceSeconds: number,
+  nowMs: number,
+): { previous: Date; successor: Date | null } {
+  if (oldExpiresAtMs !== null && oldExpiresAtMs <= nowMs) {
+    throw new ExpiryError('the key has expired: create a new key instead of rolling this one');
+  }
+  const graceEnd = nowMs + graceSeconds * 1000;
+  return {
+    previous: new Date(oldExpiresAtMs === null ? graceEnd : Math.min(oldExpiresAtMs, graceEnd)),
+    successor: oldExpiresAtMs === null ? null : new Date(oldExpiresAtMs),
+  };
+}

@@ -197,10 +197,7 @@ export class KeysController {
   ): Promise<void> {
     await this.usage.respond(
       res,
-      async () =>
-        query.lineage === 'true'
-          ? this.keys.lineageOf(principal.accountId, ref)
-          : (await this.keys.resolve(principal.accountId, ref)).id,
+      () => this.keys.usageIdsOf(principal.accountId, ref, query.lineage === 'true'),
       query,
     );
   }

@@ -1,6 +1,7 @@
 import type { KeyCursor } from './key-cursor';
 import { Injectable } from '@nestjs/common';
 import { ACCESS_COLUMNS, epochMsOf, KeyAccess, toKeyAccess } from '../access/key-access.repository';
+import type { NewAuditEntry } from '../audit/audit-entry';
 import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 
@@ -26,6 +27,7 @@ export interface NewKeyRecord {
   hash: string;
   prefix: string;
   ciphertext: string | null;
+  isActive?: boolean;
   expiresAt?: Date | null;
   lineageId?: string | null;
 }
@@ -180,29 +182,49 @@ export class KeysRepository {
     return row !== null && row.id !== exceptId;
   }
 
+  /**
+   * Changes a key and writes the audit entries saying so, in one transaction. With
+   * `live: true` the change applies only if the key has not been rolled meanwhile (an expiry or
+   * activation set on a key being rolled would undo its grace): null when it has.
+   */
   async update(
     id: string,
     data: { name?: string; isActive?: boolean; expiresAt?: Date | null },
-  ): Promise<StoredKey> {
-    const row = await this.prisma.db.apiKey.update({ where: { id }, data, select: SELECT });
-    return toStoredKey(row);
+    audit: readonly NewAuditEntry[],
+    { live = false } = {},
+  ): Promise<StoredKey | null> {
+    return this.prisma.db.$transaction(async (tx) => {
+      const where = live ? { id, supersededBy: '' } : { id };
+      const changed = await tx.apiKey.updateMany({ where, data });
+      if (changed.count !== 1) return null;
+      if (audit.length > 0) await tx.auditEntry.createMany({ data: [...audit] });
+      return toStoredKey(await tx.apiKey.findUniqueOrThrow({ where: { id }, select: SELECT }));
+    });
   }
 
   /**
    * Rolls `old` into the new key `record`, in one transaction: the old key is marked superseded
    * (which frees its name) and given its last instant; the new one joins the lineage. The
-   * update is conditional, so that of two rolls of one key at once only one succeeds: the other
-   * finds no row to supersede and creates nothing (null).
+   * update is conditional on the key being as it was read (not rolled, same name, state and
+   * expiry), so that of two rolls of one key at once, or a roll and a PATCH, only the first
+   * wins: the other finds no row to supersede and creates nothing (null).
    */
   async roll(
     old: StoredKey,
     oldExpiresAt: Date,
     record: NewKeyRecord,
+    audit: NewAuditEntry,
   ): Promise<{ previous: StoredKey; next: StoredKey } | null> {
     const lineageId = old.lineageId ?? old.id;
     return this.prisma.db.$transaction(async (tx) => {
       const superseded = await tx.apiKey.updateMany({
-        where: { id: old.id, supersededBy: '' },
+        where: {
+          id: old.id,
+          supersededBy: '',
+          name: old.name,
+          isActive: old.isActive,
+          expiresAt: old.expiresAtMs === null ? null : new Date(old.expiresAtMs),
+        },
         data: { supersededBy: record.id, lineageId, expiresAt: oldExpiresAt },
       });
       if (superseded.count !== 1) return null;
@@ -210,6 +232,7 @@ export class KeysRepository {
         data: { ...record, accountId: old.accountId, lineageId },
         select: SELECT,
       });
+      await tx.auditEntry.create({ data: audit });
       const previous = await tx.apiKey.findUniqueOrThrow({ where: { id: old.id }, select: SELECT });
       return { previous: toStoredKey(previous), next: toStoredKey(next) };
     });
@@ -224,8 +247,12 @@ export class KeysRepository {
     return rows.map((r) => r.id);
   }
 
-  async delete(id: string): Promise<void> {
-    await this.prisma.db.apiKey.delete({ where: { id } });
+  /** Deletes a key (its usage goes with it) and writes its audit entry, in one transaction. */
+  async delete(id: string, audit: NewAuditEntry): Promise<void> {
+    await this.prisma.db.$transaction([
+      this.prisma.db.apiKey.delete({ where: { id } }),
+      this.prisma.db.auditEntry.create({ data: audit }),
+    ]);
   }
 
   private async findStored(
@@ -238,11 +265,12 @@ export class KeysRepository {
     return row ? fromStoredColumns(row) : null;
   }
 
-  async create(accountId: string, record: NewKeyRecord): Promise<StoredKey> {
-    const row = await this.prisma.db.apiKey.create({
-      data: { ...record, accountId },
-      select: SELECT,
-    });
+  /** Adds a key and writes its audit entry, in one transaction. */
+  async create(accountId: string, record: NewKeyRecord, audit: NewAuditEntry): Promise<StoredKey> {
+    const [row] = await this.prisma.db.$transaction([
+      this.prisma.db.apiKey.create({ data: { ...record, accountId }, select: SELECT }),
+      this.prisma.db.auditEntry.create({ data: audit }),
+    ]);
     return toStoredKey(row);
   }
 }

@@ -12,9 +12,11 @@ import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageService } from '../usage/usage.service';
 import { KeyCache } from '../access/key-cache.service';
 import type { Actor } from '../audit/actor';
-import type { AuditChanges } from '../audit/audit-actions';
+import type { AuditAction, AuditChanges } from '../audit/audit-actions';
+import { auditEntry, type NewAuditEntry } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
-import { ExpiryError, parseExpiry } from './expiry';
+import { AccountTurns } from './account-turns';
+import { ExpiryError, parseExpiry, rollExpiries } from './expiry';
 import { encodeKeyCursor, KeyPagingError, parseKeyPaging } from './key-cursor';
 import { KeysRepository, NewKeyRecord, StoredKey } from './keys.repository';
 
@@ -51,8 +53,8 @@ export interface KeyChanges {
 /** The key lifecycle, for every API surface. Usage totals include what is not yet written. */
 @Injectable()
 export class KeysService {
-  /** Per account, the key creation in progress: creations in one account take turns. */
-  private readonly creating = new Map<string, Promise<unknown>>();
+  /** Creations and rolls in one account take turns (MAX_KEYS_PER_ACCOUNT). */
+  private readonly turns = new AccountTurns();
 
   constructor(
     private readonly keys: KeysRepository,
@@ -75,49 +77,33 @@ export class KeysService {
   }
 
   /**
-   * Adds a key, within MAX_KEYS_PER_ACCOUNT (409 beyond it). Creations in one account take
-   * turns on this instance, so parallel requests cannot all pass the count.
+   * Adds a key, within MAX_KEYS_PER_ACCOUNT (409 beyond it; rolled keys count until deleted).
+   * Creations in one account take turns on this instance, so parallel requests cannot all pass
+   * the count.
    */
   create(
     actor: Actor,
     name: string,
     expiresAt?: string | null,
   ): Promise<{ key: string; stored: StoredKey }> {
-    const { accountId } = actor;
     // Read before waiting for a turn: "in the future" means when the request came.
     const expiry = expiresAt === undefined ? null : expiryOf(expiresAt);
-    const previous = this.creating.get(accountId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.createNow(actor, name, expiry));
-    this.creating.set(accountId, next);
-    const forget = () => {
-      if (this.creating.get(accountId) === next) this.creating.delete(accountId);
-    };
-    next.then(forget, forget);
-    return next;
-  }
-
-  private async createNow(
-    actor: Actor,
-    name: string,
-    expiresAt: Date | null,
-  ): Promise<{ key: string; stored: StoredKey }> {
-    const { accountId } = actor;
-    const max = this.config.maxKeysPerAccount;
-    if ((await this.keys.countInAccount(accountId)) >= max) {
-      throw new ConflictException(
-        `the account already holds ${max} keys, the most allowed (MAX_KEYS_PER_ACCOUNT); ` +
-          'delete keys it no longer uses',
+    return this.turns.run(actor.accountId, async () => {
+      await this.ensureRoom(actor.accountId);
+      await this.ensureNameFree(actor.accountId, name);
+      const { key, record } = this.newKey(name);
+      const changes: AuditChanges | null = expiry
+        ? { expiresAt: { before: null, after: expiry.toISOString() } }
+        : null;
+      const audit = auditEntry(actor, 'key.created', { keyId: record.id, keyName: name }, changes);
+      const stored = await this.keys.create(
+        actor.accountId,
+        { ...record, expiresAt: expiry },
+        audit,
       );
-    }
-    await this.ensureNameFree(accountId, name);
-    const { key, record } = this.newKey(name);
-    const stored = await this.keys.create(accountId, { ...record, expiresAt });
-    this.cache.forgetUnknown(record.hash);
-    const changes: AuditChanges | null = expiresAt
-      ? { expiresAt: { before: null, after: expiresAt.toISOString() } }
-      : null;
-    await this.audit.record(actor, 'key.created', targetOf(stored), changes);
-    return { key, stored };
+      this.cache.forgetUnknown(record.hash);
+      return { key, stored };
+    });
   }
 
   /**
@@ -136,7 +122,9 @@ export class KeysService {
 
   /**
    * Renames, (de)activates or sets the expiry of a key; each change that takes effect is an
-   * audit entry of its own (key.renamed, key.deactivated, ...), with the value before and after.
+   * audit entry of its own (key.renamed, key.deactivated, ...), with the value before and after,
+   * written with the change. A rolled key may still be renamed or deactivated (to end its grace
+   * early), but not activated or given another expiry: that would undo the roll.
    */
   async update(actor: Actor, ref: string, changes: KeyChanges): Promise<StoredKey> {
     const expiresAt = changes.expiresAt === undefined ? undefined : expiryOf(changes.expiresAt);
@@ -144,88 +132,95 @@ export class KeysService {
     if (key.isMaster && changes.isActive === false) {
       throw new BadRequestException('the master key cannot be deactivated');
     }
-    if (changes.name !== undefined && changes.name !== key.name) {
+    const undoesRoll = changes.isActive === true || expiresAt !== undefined;
+    if (key.supersededBy !== '' && undoesRoll) {
+      throw new ConflictException(
+        `this key was rolled into ${key.supersededBy}: it can be renamed or deactivated, ` +
+          'but not activated or given another expiry',
+      );
+    }
+    if (changes.name !== undefined && changes.name !== key.name && key.supersededBy === '') {
       await this.ensureNameFree(actor.accountId, changes.name, key.id);
     }
-    const updated = await this.keys.update(key.id, {
-      name: changes.name,
-      isActive: changes.isActive,
-      expiresAt,
-    });
+    const after = {
+      name: changes.name ?? key.name,
+      isActive: changes.isActive ?? key.isActive,
+      expiresAtMs: expiresAt === undefined ? key.expiresAtMs : (expiresAt?.getTime() ?? null),
+    };
+    const updated = await this.keys.update(
+      key.id,
+      { name: changes.name, isActive: changes.isActive, expiresAt },
+      changeEntries(actor, key, after),
+      { live: key.supersededBy === '' && undoesRoll },
+    );
     this.cache.evict(key.id);
-    const target = targetOf(updated);
-    if (updated.name !== key.name) {
-      await this.audit.record(actor, 'key.renamed', target, {
-        name: { before: key.name, after: updated.name },
-      });
-    }
-    if (updated.isActive !== key.isActive) {
-      const action = updated.isActive ? 'key.activated' : 'key.deactivated';
-      await this.audit.record(actor, action, target, {
-        isActive: { before: key.isActive, after: updated.isActive },
-      });
-    }
-    if (updated.expiresAtMs !== key.expiresAtMs) {
-      await this.audit.record(actor, 'key.expiry_changed', target, {
-        expiresAt: { before: isoOrNull(key.expiresAtMs), after: isoOrNull(updated.expiresAtMs) },
-      });
-    }
+    if (!updated) throw new ConflictException('this key was rolled by another request just now');
     return updated;
   }
 
   /**
    * Replaces a key by a new one with its name, settings and account: the old key keeps working
    * for `graceSeconds` (0: it is refused at once, EXPIRED), and keeps its usage under its id;
-   * the new key's usage starts at zero. A key already rolled is 409: roll its successor.
+   * the new key's usage starts at zero. A key already rolled is 409: roll its successor. The
+   * new key counts against MAX_KEYS_PER_ACCOUNT like any other.
    */
-  async roll(actor: Actor, ref: string, graceSeconds = 0): Promise<RolledKey> {
-    const old = await this.resolve(actor.accountId, ref);
-    if (old.supersededBy !== '') {
-      throw new ConflictException(
-        `this key was already rolled into ${old.supersededBy}; roll that key instead`,
+  roll(actor: Actor, ref: string, graceSeconds = 0): Promise<RolledKey> {
+    return this.turns.run(actor.accountId, async () => {
+      const old = await this.resolve(actor.accountId, ref);
+      if (old.supersededBy !== '') {
+        throw new ConflictException(
+          `this key was already rolled into ${old.supersededBy}; roll that key instead`,
+        );
+      }
+      let expiries: ReturnType<typeof rollExpiries>;
+      try {
+        expiries = rollExpiries(old.expiresAtMs, graceSeconds, Date.now());
+      } catch (error) {
+        if (error instanceof ExpiryError) throw new ConflictException(error.message);
+        throw error;
+      }
+      await this.ensureRoom(actor.accountId);
+      const { key, record } = this.newKey(old.name, old.isMaster);
+      const audit = auditEntry(actor, 'key.rolled', targetOf(old), {
+        successorId: { before: null, after: record.id },
+        expiresAt: { before: isoOrNull(old.expiresAtMs), after: expiries.previous.toISOString() },
+      });
+      const rolled = await this.keys.roll(
+        old,
+        expiries.previous,
+        { ...record, isActive: old.isActive, expiresAt: expiries.successor },
+        audit,
       );
-    }
-    const now = Date.now();
-    const graceEnd = now + graceSeconds * 1000;
-    // The grace never extends a key past the expiry it already had.
-    const oldExpiry = new Date(
-      old.expiresAtMs === null ? graceEnd : Math.min(old.expiresAtMs, graceEnd),
-    );
-    const { key, record } = this.newKey(old.name, old.isMaster);
-    const rolled = await this.keys.roll(old, oldExpiry, {
-      ...record,
-      // The new key keeps the old one's contract end, if it had one still ahead.
-      expiresAt:
-        old.expiresAtMs !== null && old.expiresAtMs > now ? new Date(old.expiresAtMs) : null,
+      if (!rolled) {
+        throw new ConflictException('this key was changed or rolled by another request just now');
+      }
+      this.cache.evict(old.id);
+      this.cache.forgetUnknown(record.hash);
+      return {
+        key,
+        stored: rolled.next,
+        previous: rolled.previous,
+        previousExpiresAt: expiries.previous,
+      };
     });
-    if (!rolled) {
-      throw new ConflictException('this key was rolled by another request just now');
-    }
-    this.cache.evict(old.id);
-    this.cache.forgetUnknown(record.hash);
-    await this.audit.record(actor, 'key.rolled', targetOf(rolled.previous), {
-      successorId: { before: null, after: rolled.next.id },
-      expiresAt: {
-        before: isoOrNull(old.expiresAtMs),
-        after: isoOrNull(rolled.previous.expiresAtMs),
-      },
-    });
-    return { key, stored: rolled.next, previous: rolled.previous, previousExpiresAt: oldExpiry };
   }
 
-  /** The ids whose usage a lineage read sums: every key the key was rolled from or into. */
-  async lineageOf(accountId: string, ref: string): Promise<string[]> {
+  /**
+   * The ids whose usage a usage query of `ref` sums: the key's own, or with `lineage` every key
+   * it was rolled from or into.
+   */
+  async usageIdsOf(accountId: string, ref: string, lineage: boolean): Promise<string[]> {
     const key = await this.resolve(accountId, ref);
-    return key.lineageId === null ? [key.id] : this.keys.lineageIds(accountId, key.lineageId);
+    if (!lineage || key.lineageId === null) return [key.id];
+    return this.keys.lineageIds(accountId, key.lineageId);
   }
 
   async delete(actor: Actor, ref: string): Promise<void> {
     const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster) throw new BadRequestException('the master key cannot be deleted');
-    await this.keys.delete(key.id);
+    await this.keys.delete(key.id, auditEntry(actor, 'key.deleted', targetOf(key)));
     this.cache.evict(key.id);
     this.meter.forget(key.id);
-    await this.audit.record(actor, 'key.deleted', targetOf(key));
   }
 
   /**
@@ -322,6 +317,16 @@ export class KeysService {
     }
   }
 
+  private async ensureRoom(accountId: string): Promise<void> {
+    const max = this.config.maxKeysPerAccount;
+    if ((await this.keys.countInAccount(accountId)) >= max) {
+      throw new ConflictException(
+        `the account already holds ${max} keys, the most allowed (MAX_KEYS_PER_ACCOUNT); ` +
+          'delete keys it no longer uses (rolled keys count until they are deleted)',
+      );
+    }
+  }
+
   private async ensureNameFree(accountId: string, name: string, exceptId?: string): Promise<void> {
     if (await this.keys.nameTaken(accountId, name, exceptId)) {
       throw new ConflictException(`a key named "${name}" already exists in this account`);
@@ -343,3 +348,29 @@ const isoOrNull = (ms: number | null): string | null =>
   ms === null ? null : new Date(ms).toISOString();
 
 const targetOf = (key: StoredKey) => ({ keyId: key.id, keyName: key.name });
+
+/** The audit entries of a PATCH: one per field that changes, with its value before and after. */
+function changeEntries(
+  actor: Actor,
+  key: StoredKey,
+  after: { name: string; isActive: boolean; expiresAtMs: number | null },
+): NewAuditEntry[] {
+  const target = { keyId: key.id, keyName: after.name };
+  const entries: NewAuditEntry[] = [];
+  const add = (action: AuditAction, field: string, before: unknown, now: unknown) =>
+    entries.push(auditEntry(actor, action, target, { [field]: { before, after: now } }));
+  if (after.name !== key.name) add('key.renamed', 'name', key.name, after.name);
+  if (after.isActive !== key.isActive) {
+    const action = after.isActive ? 'key.activated' : 'key.deactivated';
+    add(action, 'isActive', key.isActive, after.isActive);
+  }
+  if (after.expiresAtMs !== key.expiresAtMs) {
+    add(
+      'key.expiry_changed',
+      'expiresAt',
+      isoOrNull(key.expiresAtMs),
+      isoOrNull(after.expiresAtMs),
+    );
+  }
+  return entries;
+}

@@ -30,7 +30,7 @@ export class AuditQueryDto {
 
   /** The nextCursor of the page before. */
   @IsOptional()
-  @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be the nextCursor of an earlier page' })
+  @Matches(/^[1-9]\d{0,9}$/, { message: 'cursor must be the nextCursor of an earlier page' })
   @IsString({ message: 'cursor must be given once' })
   cursor?: string;
 

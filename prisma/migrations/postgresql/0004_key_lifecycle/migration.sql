@@ -34,7 +34,8 @@ CREATE INDEX "api_keys_lineage_id_idx" ON "api_keys"("lineage_id");
 CREATE UNIQUE INDEX "api_keys_account_id_name_superseded_by_key" ON "api_keys"("account_id", "name", "superseded_by");
 
 
--- The audit log is append-only, whoever connects: no statement may change or remove an entry.
+-- The audit log is append-only: no UPDATE or DELETE of an entry succeeds, from any client (the
+-- table owner could drop these triggers; a database role without that right cannot).
 CREATE FUNCTION "audit_entries_append_only"() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'audit entries are append-only';

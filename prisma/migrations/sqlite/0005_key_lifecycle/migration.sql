@@ -28,7 +28,8 @@ CREATE INDEX "api_keys_lineage_id_idx" ON "api_keys"("lineage_id");
 CREATE INDEX "audit_entries_account_id_seq_idx" ON "audit_entries"("account_id", "seq");
 
 
--- The audit log is append-only, whoever connects: no statement may change or remove an entry.
+-- The audit log is append-only: no UPDATE or DELETE of an entry succeeds, from any client (the
+-- table owner could drop these triggers; a database role without that right cannot).
 CREATE TRIGGER "audit_entries_no_update" BEFORE UPDATE ON "audit_entries"
 BEGIN
     SELECT RAISE(ABORT, 'audit entries are append-only');
