@@ -172,11 +172,15 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
   const shown = canReveal && revealed.has(key.id) ? key.key : maskKey(key.key);
   const reload = (focus?: string) => renderKeys(main, ctx, focus);
 
+  // A rolled key keeps the end of its grace: the API refuses another expiry or an activation.
+  const rolled = key.successorId !== undefined;
   const items: MenuItem[] = [
     { label: 'Show usage', onSelect: () => (location.hash = `#/keys/${key.id}/usage`) },
     { label: 'Rename', onSelect: () => renameDialog(key, ctx, reload) },
-    { label: 'Set expiry…', onSelect: () => setExpiryDialog(key, ctx, reload) },
   ];
+  if (!rolled) {
+    items.push({ label: 'Set expiry…', onSelect: () => setExpiryDialog(key, ctx, reload) });
+  }
   if (canReveal) {
     items.push(
       {
@@ -198,11 +202,11 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
   }
   if (!key.isMaster) {
     // The master key is not rolled here: the session stands in for it, so it stays put.
-    if (key.successorId === undefined) {
+    if (!rolled) {
       items.push({ label: 'Roll key…', onSelect: () => rollDialog(key, ctx, reload) });
     }
-    items.push(
-      {
+    if (!rolled || key.isActive) {
+      items.push({
         label: key.isActive ? 'Deactivate' : 'Activate',
         onSelect: () =>
           void run(ctx, async () => {
@@ -210,9 +214,9 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
             announce(`Key “${key.name}” ${key.isActive ? 'deactivated' : 'activated'}.`);
             await reload(key.id);
           }),
-      },
-      { label: 'Delete', danger: true, onSelect: () => deleteDialog(key, ctx, reload) },
-    );
+      });
+    }
+    items.push({ label: 'Delete', danger: true, onSelect: () => deleteDialog(key, ctx, reload) });
   }
 
   const status = h('td', { 'data-label': 'Status' });

@@ -213,7 +213,11 @@ describeInBrowser('key expiry, rolling and the activity log in the dashboard', (
     const successor = (await listed('partner')).find((k) => k.id !== old.id)!;
     await status(page, old.id).getByText('replaced; expires in 1 h').waitFor();
     expect(await status(page, successor.id).textContent()).toBe('Active');
-    expect(await menuItems(page, old.id)).not.toContain('Roll key…');
+    // A rolled key keeps its grace: no second roll, no new expiry; it can still be cut short.
+    const oldItems = await menuItems(page, old.id);
+    expect(oldItems).not.toContain('Roll key…');
+    expect(oldItems).not.toContain('Set expiry…');
+    expect(oldItems).toContain('Deactivate');
     await testApp.http.get('/1.0/me').set('Authorization', basic(old.key)).expect(200);
     await testApp.http.get('/1.0/me').set('Authorization', basic(fresh)).expect(200);
 
