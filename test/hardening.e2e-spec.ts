@@ -478,7 +478,8 @@ describe('key count per account (issue 15.5)', () => {
 
     expectEnvelope(res.body, 409);
     expect(res.body.message).toBe(
-      'the account already holds 3 keys, the most allowed (MAX_KEYS_PER_ACCOUNT); delete keys it no longer uses',
+      'the account already holds 3 keys, the most allowed (MAX_KEYS_PER_ACCOUNT); ' +
+        'delete keys it no longer uses (rolled keys count until they are deleted)',
     );
     await t.http
       .post('/api/v1/keys/generate')
