@@ -2,20 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service';
 import type { NewAuditEntry } from './audit-entry';
 
-/** One row of audit_entries, as read back. */
-export interface StoredAuditEntry {
+/** One row of audit_entries, as read back: what was inserted, numbered and dated. */
+export interface StoredAuditEntry extends NewAuditEntry {
   seq: number;
   at: Date;
-  accountId: string;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  keyId: string | null;
-  keyName: string | null;
-  changes: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
 }
 
 export interface AuditFilter {
