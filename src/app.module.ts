@@ -10,6 +10,7 @@ import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
+import { AccountLimitsModule } from './limits/account-limits.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { RadarModule } from './radar/radar.module';
@@ -24,6 +25,7 @@ import { RadarModule } from './radar/radar.module';
     AuditModule,
     AuthModule,
     KeysModule,
+    AccountLimitsModule,
     RadarModule,
     HealthModule,
     DashboardModule,

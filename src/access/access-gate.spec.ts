@@ -1,5 +1,6 @@
 import type { KeyVault } from '../common/crypto/key-vault.service';
 import type { UsageMeter } from '../usage/usage-meter.service';
+import type { LimitsEnforcer } from '../limits/limits-enforcer';
 import { AccessGate } from './access-gate';
 import type { KeyAccess } from './key-access.repository';
 import type { KeyCache } from './key-cache.service';
@@ -8,12 +9,26 @@ import { REFUSALS } from './refusal';
 const EXPIRY = Date.UTC(2027, 0, 1);
 
 function key(expiresAtMs: number | null, isActive = true): KeyAccess {
-  return { id: 'k', accountId: 'a', name: 'n', isMaster: false, isActive, expiresAtMs };
+  return {
+    id: 'k',
+    accountId: 'a',
+    name: 'n',
+    isMaster: false,
+    isActive,
+    expiresAtMs,
+    limits: null,
+  };
 }
 
 describe('AccessGate.refusalFor and expiry', () => {
   let now = 0;
-  const gate = new AccessGate({} as KeyVault, {} as KeyCache, {} as UsageMeter, () => now);
+  const gate = new AccessGate(
+    {} as KeyVault,
+    {} as KeyCache,
+    {} as UsageMeter,
+    {} as LimitsEnforcer,
+    () => now,
+  );
 
   it.each([
     [EXPIRY - 1, null],

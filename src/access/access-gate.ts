@@ -1,11 +1,12 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { applyLimitHeaders, LimitsEnforcer, LimitVerdict } from '../limits/limits-enforcer';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import type { Credential } from './credentials';
 import type { KeyAccess } from './key-access.repository';
 import { KeyCache } from './key-cache.service';
 import type { KeyPrincipal } from './principal';
-import { CREDENTIAL_REFUSALS, Refusal, REFUSALS } from './refusal';
+import { CREDENTIAL_REFUSALS, LIMIT_REFUSALS, Refusal, REFUSALS } from './refusal';
 import { requestBodyBytes } from './request-bytes';
 
 /** Which keys an entrance takes: only the account's master key, or any active key. */
@@ -26,16 +27,34 @@ export class AccessGate {
     private readonly vault: KeyVault,
     private readonly cache: KeyCache,
     private readonly meter: UsageMeter,
-    /** The clock expiry is judged by (tests move it). */
+    private readonly limits: LimitsEnforcer,
+    /** The clock expiry and limits are judged by (tests move it). */
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Admits a request carrying `credential` under `rule`, and meters its body against the key. */
-  admit(credential: Credential, rule: KeyRule, request: IncomingMessage): Admission<KeyPrincipal> {
+  /**
+   * Admits a request carrying `credential` under `rule`, holds it to the key's limits and
+   * meters its body against the key. A limited key's RateLimit headers (and a refusal's
+   * Retry-After) are set on `response`.
+   */
+  admit(
+    credential: Credential,
+    rule: KeyRule,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Admission<KeyPrincipal> {
     const found = this.find(credential);
     return found instanceof Promise
-      ? found.then((key) => this.admitKey(key, rule, request))
-      : this.admitKey(found, rule, request);
+      ? found.then((key) => this.admitKey(key, rule, request, response))
+      : this.admitKey(found, rule, request, response);
+  }
+
+  /**
+   * Holds one use of `volume` bytes to the key's limits, consuming it when admitted (a
+   * refusal is counted apart). Keys without limits, the common case, cost one comparison.
+   */
+  limit(key: KeyAccess, volume: number): LimitVerdict | null | Promise<LimitVerdict> {
+    return key.limits === null ? null : this.limits.check(key.id, key.limits, volume, this.now());
   }
 
   /** The key the credential names, or why there is none. Looks at the database only on a miss. */
@@ -75,10 +94,30 @@ export class AccessGate {
     key: KeyAccess | Refusal,
     rule: KeyRule,
     request: IncomingMessage,
+    response: ServerResponse,
   ): Admission<KeyPrincipal> {
     if (key instanceof Refusal) return key;
     const refusal = this.refusalFor(key, rule);
     if (refusal) return refusal;
+    const volume = requestBodyBytes(request);
+    const verdict = this.limit(key, volume);
+    if (verdict === null) return this.use(key, volume);
+    return verdict instanceof Promise
+      ? verdict.then((decided) => this.afterLimits(key, volume, decided, response))
+      : this.afterLimits(key, volume, verdict, response);
+  }
+
+  private afterLimits(
+    key: KeyAccess,
+    volume: number,
+    verdict: LimitVerdict,
+    response: ServerResponse,
+  ): Admission<KeyPrincipal> {
+    applyLimitHeaders(response, verdict);
+    return verdict.refused === null ? this.use(key, volume) : LIMIT_REFUSALS[verdict.refused];
+  }
+
+  private use(key: KeyAccess, volume: number): Admission<KeyPrincipal> {
     const principal: KeyPrincipal = {
       kind: 'key',
       accountId: key.accountId,
@@ -86,7 +125,7 @@ export class AccessGate {
       keyName: key.name,
       isMaster: key.isMaster,
     };
-    const write = this.record(key.id, requestBodyBytes(request));
+    const write = this.record(key.id, volume);
     return write ? write.then(() => principal) : principal;
   }
 }

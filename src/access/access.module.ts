@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageModule } from '../usage/usage.module';
+import { LimitsEnforcer } from '../limits/limits-enforcer';
+import { LimitsModule } from '../limits/limits.module';
 import { AccessGate } from './access-gate';
 import { KeyAccessRepository } from './key-access.repository';
 import { KeyChangeChannel } from './key-change-channel';
@@ -14,7 +16,7 @@ import { KeyCache } from './key-cache.service';
  * access/ imports no feature above it.
  */
 @Module({
-  imports: [UsageModule],
+  imports: [UsageModule, LimitsModule],
   providers: [
     KeyAccessRepository,
     KeyCache,
@@ -22,11 +24,11 @@ import { KeyCache } from './key-cache.service';
     KeyChangeChannel,
     {
       provide: AccessGate,
-      inject: [KeyVault, KeyCache, UsageMeter],
-      useFactory: (vault: KeyVault, cache: KeyCache, meter: UsageMeter) =>
-        new AccessGate(vault, cache, meter),
+      inject: [KeyVault, KeyCache, UsageMeter, LimitsEnforcer],
+      useFactory: (vault: KeyVault, cache: KeyCache, meter: UsageMeter, limits: LimitsEnforcer) =>
+        new AccessGate(vault, cache, meter, limits),
     },
   ],
-  exports: [AccessGate, KeyCache, UsageModule],
+  exports: [AccessGate, KeyCache, UsageModule, LimitsModule],
 })
 export class AccessModule {}

@@ -16,6 +16,7 @@ import { KeyUsage } from '../usage/pending-usage';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageRepository } from '../usage/usage.repository';
 import { AnyKey, MasterKey, SignedIn } from './access.decorator';
+import type { LimitsEnforcer } from '../limits/limits-enforcer';
 import { AccessGate } from './access-gate';
 import { ApiKeyGuard } from './api-key.guard';
 import { KeyAccess, KeyAccessRepository } from './key-access.repository';
@@ -50,6 +51,7 @@ function stored(key: Partial<KeyAccess> = {}): KeyAccess {
     isMaster: false,
     isActive: true,
     expiresAtMs: null,
+    limits: null,
     ...key,
   };
 }
@@ -121,7 +123,7 @@ describe(ApiKeyGuard.name, () => {
           provide: AccessGate,
           inject: [KeyVault, KeyCache, UsageMeter],
           useFactory: (vault: KeyVault, keyCache: KeyCache, usageMeter: UsageMeter) =>
-            new AccessGate(vault, keyCache, usageMeter),
+            new AccessGate(vault, keyCache, usageMeter, {} as LimitsEnforcer),
         },
         { provide: SessionAuthenticator, useClass: CookieSessions },
         { provide: APP_CONFIG, useValue: loadConfig({ KEY_STORAGE: 'hashed', ...env }) },

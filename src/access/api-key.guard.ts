@@ -34,7 +34,11 @@ function exceptionOf(refusal: Refusal): HttpException {
       ? { message: refusal.message, code: refusal.code }
       : refusal.message;
     exception = prebuilt(
-      refusal.status === 403 ? new ForbiddenException(body) : new UnauthorizedException(body),
+      refusal.status === 403
+        ? new ForbiddenException(body)
+        : refusal.status === 401
+          ? new UnauthorizedException(body)
+          : new HttpException(body, refusal.status),
     );
     EXCEPTIONS.set(refusal, exception);
   }
@@ -97,7 +101,7 @@ export class ApiKeyGuard implements CanActivate {
     if (rule === 'session' || (rule === 'master' && credential === null)) {
       return this.bySession(request, rule);
     }
-    const admission = this.gate.admit(credential, rule, request);
+    const admission = this.gate.admit(credential, rule, request, context.getArgByIndex(1));
     return admission instanceof Promise
       ? admission.then((found) => admitted(request, found))
       : admitted(request, admission);

@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { sameLimits } from '../limits/limits';
 import { KeyAccess, KeyAccessRepository } from './key-access.repository';
+
+/** Announcements of an account-wide change carry this before the account's id. */
+export const ACCOUNT_PREFIX = 'account:';
 
 /** How long an unknown hash is remembered as unknown: short, so a key made elsewhere works soon. */
 const NEGATIVE_TTL_MS = 1000;
@@ -13,7 +17,8 @@ function sameAccess(a: KeyAccess, b: KeyAccess): boolean {
     a.name === b.name &&
     a.isMaster === b.isMaster &&
     a.isActive === b.isActive &&
-    a.expiresAtMs === b.expiresAtMs
+    a.expiresAtMs === b.expiresAtMs &&
+    sameLimits(a.limits, b.limits)
   );
 }
 
@@ -118,6 +123,25 @@ export class KeyCache {
     this.invalidateLoads();
     const hash = this.hashById.get(keyId);
     if (hash !== undefined) this.known.delete(hash);
+  }
+
+  /**
+   * Forget every key of an account after a change to what they all inherit (its default
+   * limits), and tell the onEvict listeners, as `account:<id>`.
+   */
+  evictAccount(accountId: string): void {
+    this.evictAccountLocally(accountId);
+    for (const listener of this.evictListeners) listener(`${ACCOUNT_PREFIX}${accountId}`);
+  }
+
+  /** Forget an account's keys after another instance announced a change to the account. */
+  evictAccountLocally(accountId: string): void {
+    this.invalidateLoads();
+    const hashes: string[] = [];
+    for (const [hash, key] of this.known.entries()) {
+      if (key.accountId === accountId) hashes.push(hash);
+    }
+    for (const hash of hashes) this.known.delete(hash);
   }
 
   /** Forget everything, loads in flight too: changes may have been missed. */

@@ -8,7 +8,7 @@ import {
 import { Client } from 'pg';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { DatabaseDriver } from '../prisma/database-driver';
-import { KeyCache } from './key-cache.service';
+import { ACCOUNT_PREFIX, KeyCache } from './key-cache.service';
 import { ListenerConnection, ReconnectingListener } from './reconnecting-listener';
 
 /** The PostgreSQL channel on which instances announce a changed key's id. */
@@ -92,7 +92,10 @@ export class KeyChangeChannel implements OnApplicationBootstrap, OnApplicationSh
     client.on('error', lost);
     client.on('end', () => lost(new Error('the connection ended')));
     client.on('notification', ({ channel, payload }) => {
-      if (channel === KEY_CHANGES_CHANNEL && payload) this.cache.evictLocally(payload);
+      if (channel !== KEY_CHANGES_CHANNEL || !payload) return;
+      if (payload.startsWith(ACCOUNT_PREFIX)) {
+        this.cache.evictAccountLocally(payload.slice(ACCOUNT_PREFIX.length));
+      } else this.cache.evictLocally(payload);
     });
     try {
       await client.connect();

@@ -7,7 +7,7 @@ import { CREDENTIAL_ERRORS } from './credentials';
  */
 export class Refusal {
   constructor(
-    readonly status: 401 | 403,
+    readonly status: 401 | 403 | 429 | 503,
     readonly code: string,
     readonly message: string,
     /**
@@ -29,6 +29,28 @@ export const REFUSALS = {
   deactivated: new Refusal(401, 'DISABLED', 'the API key is deactivated'),
   expired: new Refusal(401, 'EXPIRED', 'the API key has expired', true),
   notMaster: new Refusal(403, 'NOT_MASTER', 'this route needs the account master key'),
+} as const;
+
+/** The refusals of a key's limits (LimitsEnforcer), by the verdict's code. */
+export const LIMIT_REFUSALS = {
+  RATE_LIMITED: new Refusal(
+    429,
+    'RATE_LIMITED',
+    "the key's rate limit is reached: retry after the seconds in Retry-After",
+    true,
+  ),
+  USAGE_EXCEEDED: new Refusal(
+    429,
+    'USAGE_EXCEEDED',
+    "the key's quota for this period is used up (Retry-After, when sent, says when it resets)",
+    true,
+  ),
+  QUOTA_UNAVAILABLE: new Refusal(
+    503,
+    'QUOTA_UNAVAILABLE',
+    "the key's quota cannot be checked: the database is unavailable; retry shortly",
+    true,
+  ),
 } as const;
 
 /** A refusal for each reason the credential headers cannot be read. */

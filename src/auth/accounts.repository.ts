@@ -35,6 +35,9 @@ export class AccountsRepository {
       this.prisma.db.auditEntry.create({ data: audit }),
     ]);
     const { apiKeys, ...rest } = created;
-    return { account: { ...rest }, key: toStoredKey(apiKeys[0]) };
+    const { rateLimit, rateWindowSeconds, quotaRequests, quotaVolume, quotaPeriod, ...stored } =
+      rest;
+    const limits = { rateLimit, rateWindowSeconds, quotaRequests, quotaVolume, quotaPeriod };
+    return { account: stored, key: toStoredKey({ ...apiKeys[0], account: limits }) };
   }
 }

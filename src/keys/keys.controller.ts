@@ -111,7 +111,7 @@ export class KeysController {
   @HttpCode(200)
   @Answers(KeyCreatedDto, { names: true })
   async create(@RequestActor() actor: Actor, @Body() body: CreateKeyDto): Promise<KeyCreatedDto> {
-    const { key, stored } = await this.keys.create(actor, body.name, body.expiresAt);
+    const { key, stored } = await this.keys.create(actor, body.name, body.expiresAt, body);
     return { success: true, name: stored.name, key };
   }
 

@@ -1,7 +1,22 @@
 import type { KeyCursor } from './key-cursor';
 import { Injectable } from '@nestjs/common';
-import { ACCESS_COLUMNS, epochMsOf, KeyAccess, toKeyAccess } from '../access/key-access.repository';
+import {
+  ACCESS_COLUMNS,
+  ACCESS_FROM,
+  ACCESS_WIDTH,
+  epochMsOf,
+  KeyAccess,
+  toKeyAccess,
+} from '../access/key-access.repository';
 import type { NewAuditEntry } from '../audit/audit-entry';
+import {
+  keyLimits,
+  LIMIT_SELECT,
+  type LimitFieldValues,
+  LimitRow,
+  limitSetOf,
+  limitSetOfRow,
+} from '../limits/limits';
 import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 
@@ -20,7 +35,7 @@ export interface StoredKey extends KeyAccess {
   lineageId: string | null;
 }
 
-export interface NewKeyRecord {
+export interface NewKeyRecord extends LimitFieldValues {
   id: string;
   name: string;
   isMaster: boolean;
@@ -48,13 +63,17 @@ const SELECT = {
   expiresAt: true,
   supersededBy: true,
   lineageId: true,
+  ...LIMIT_SELECT,
+  account: { select: LIMIT_SELECT },
 } as const;
 
-type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs'> & {
-  usageCount: bigint;
-  usageVolume: bigint;
-  expiresAt: Date | null;
-};
+type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs' | 'limits'> &
+  LimitRow & {
+    usageCount: bigint;
+    usageVolume: bigint;
+    expiresAt: Date | null;
+    account: LimitRow;
+  };
 
 /**
  * A whole key, for the keys API's lookups of one key (every usage query starts with one): on the
@@ -65,15 +84,15 @@ type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs'> & {
  * `YYYY-MM-DD HH:MM:SS`; both read right).
  */
 const storedColumns = (dialect: Dialect): string =>
-  `${ACCESS_COLUMNS(dialect)}, ${epochMsOf(dialect, 'created_at')},
-   ${epochMsOf(dialect, 'updated_at')}, ${epochMsOf(dialect, 'last_used_at')},
-   usage_count, usage_volume, prefix, ciphertext, superseded_by, lineage_id`;
+  `${ACCESS_COLUMNS(dialect)}, ${epochMsOf(dialect, 'k.created_at')},
+   ${epochMsOf(dialect, 'k.updated_at')}, ${epochMsOf(dialect, 'k.last_used_at')},
+   k.usage_count, k.usage_volume, k.prefix, k.ciphertext, k.superseded_by, k.lineage_id`;
 
 function storedBy(dialect: Dialect): { id: string; hash: string } {
-  const select = `SELECT ${storedColumns(dialect)} FROM api_keys`;
+  const select = `SELECT ${storedColumns(dialect)} FROM ${ACCESS_FROM}`;
   return {
-    id: `${select} WHERE id = ? AND account_id = ?`,
-    hash: `${select} WHERE hash = ? AND account_id = ?`,
+    id: `${select} WHERE k.id = ? AND k.account_id = ?`,
+    hash: `${select} WHERE k.hash = ? AND k.account_id = ?`,
   };
 }
 
@@ -97,7 +116,7 @@ function fromStoredColumns(row: unknown[]): StoredKey {
     ciphertext,
     superseded,
     lineage,
-  ] = row.slice(6);
+  ] = row.slice(ACCESS_WIDTH);
   // Both columns are NOT NULL: a NULL here is a date SQLite could not read, not a missing one.
   if (created === null || updated === null)
     throw new Error(`key ${String(row[0])}: unreadable date`);
@@ -115,9 +134,21 @@ function fromStoredColumns(row: unknown[]): StoredKey {
   };
 }
 
-export function toStoredKey({ expiresAt, ...row }: Row): StoredKey {
+export function toStoredKey(row: Row): StoredKey {
+  const {
+    expiresAt,
+    account,
+    rateLimit,
+    rateWindowSeconds,
+    quotaRequests,
+    quotaVolume,
+    quotaPeriod,
+    ...rest
+  } = row;
+  const own = limitSetOf([rateLimit, rateWindowSeconds, quotaRequests, quotaVolume, quotaPeriod]);
   return {
-    ...row,
+    ...rest,
+    limits: keyLimits(own, limitSetOfRow(account), row.isMaster),
     expiresAtMs: expiresAt === null ? null : expiresAt.getTime(),
     usageCount: Number(row.usageCount),
     usageVolume: Number(row.usageVolume),
@@ -189,7 +220,7 @@ export class KeysRepository {
    */
   async update(
     id: string,
-    data: { name?: string; isActive?: boolean; expiresAt?: Date | null },
+    data: { name?: string; isActive?: boolean; expiresAt?: Date | null } & LimitFieldValues,
     audit: readonly NewAuditEntry[],
     { live = false } = {},
   ): Promise<StoredKey | null> {

@@ -15,6 +15,15 @@ import type { Actor } from '../audit/actor';
 import type { AuditAction, AuditChanges } from '../audit/audit-actions';
 import { auditEntry, type NewAuditEntry } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
+import { LimitsEnforcer } from '../limits/limits-enforcer';
+import {
+  type LimitInput,
+  limitChanges,
+  limitFields,
+  LimitsError,
+  type LimitSet,
+} from '../limits/limits';
+import { LimitsReader, type LimitsView } from '../limits/limits-reader';
 import { AccountTurns } from './account-turns';
 import { ExpiryError, parseExpiry, rollExpiries } from './expiry';
 import { encodeKeyCursor, KeyPagingError, parseKeyPaging } from './key-cursor';
@@ -30,7 +39,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type KeyView = Pick<
   StoredKey,
   'id' | 'name' | 'isMaster' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'usageCount'
-> & { key: string; volume: number; expiresAt?: Date; successorId?: string };
+> & { key: string; volume: number; expiresAt?: Date; successorId?: string } & LimitsView;
 
 /** The longest grace a roll may give the old key: 30 days. */
 export const MAX_ROLL_GRACE_SECONDS = 30 * 86_400;
@@ -44,7 +53,7 @@ export interface RolledKey {
 }
 
 /** What a PATCH may change. `expiresAt` is as sent: an ISO-8601 text or null. */
-export interface KeyChanges {
+export interface KeyChanges extends LimitInput {
   name?: string;
   isActive?: boolean;
   expiresAt?: string | null;
@@ -63,6 +72,8 @@ export class KeysService {
     private readonly usage: UsageService,
     private readonly meter: UsageMeter,
     private readonly audit: AuditService,
+    private readonly limits: LimitsReader,
+    private readonly enforcer: LimitsEnforcer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -85,20 +96,29 @@ export class KeysService {
     actor: Actor,
     name: string,
     expiresAt?: string | null,
+    limits: LimitInput = {},
   ): Promise<{ key: string; stored: StoredKey }> {
     // Read before waiting for a turn: "in the future" means when the request came.
     const expiry = expiresAt === undefined ? null : expiryOf(expiresAt);
+    const set = limitsOf(limits);
     return this.turns.run(actor.accountId, async () => {
       await this.ensureRoom(actor.accountId);
       await this.ensureNameFree(actor.accountId, name);
       const { key, record } = this.newKey(name);
-      const changes: AuditChanges | null = expiry
-        ? { expiresAt: { before: null, after: expiry.toISOString() } }
-        : null;
-      const audit = auditEntry(actor, 'key.created', { keyId: record.id, keyName: name }, changes);
+      const changes: AuditChanges = {
+        ...(expiry && { expiresAt: { before: null, after: expiry.toISOString() } }),
+        ...(set.rateLimit && { rateLimit: { before: null, after: set.rateLimit } }),
+        ...(set.quota && { quota: { before: null, after: set.quota } }),
+      };
+      const audit = auditEntry(
+        actor,
+        'key.created',
+        { keyId: record.id, keyName: name },
+        Object.keys(changes).length > 0 ? changes : null,
+      );
       const stored = await this.keys.create(
         actor.accountId,
-        { ...record, expiresAt: expiry },
+        { ...record, expiresAt: expiry, ...limitFields(set) },
         audit,
       );
       this.cache.forgetUnknown(record.hash);
@@ -128,6 +148,7 @@ export class KeysService {
    */
   async update(actor: Actor, ref: string, changes: KeyChanges): Promise<StoredKey> {
     const expiresAt = changes.expiresAt === undefined ? undefined : expiryOf(changes.expiresAt);
+    const limits = limitsOf(changes);
     const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster && changes.isActive === false) {
       throw new BadRequestException('the master key cannot be deactivated');
@@ -149,8 +170,8 @@ export class KeysService {
     };
     const updated = await this.keys.update(
       key.id,
-      { name: changes.name, isActive: changes.isActive, expiresAt },
-      changeEntries(actor, key, after),
+      { name: changes.name, isActive: changes.isActive, expiresAt, ...limitFields(limits) },
+      [...changeEntries(actor, key, after), ...limitEntries(actor, key, after.name, limits)],
       { live: key.supersededBy === '' && undoesRoll },
     );
     this.cache.evict(key.id);
@@ -221,6 +242,7 @@ export class KeysService {
     await this.keys.delete(key.id, auditEntry(actor, 'key.deleted', targetOf(key)));
     this.cache.evict(key.id);
     this.meter.forget(key.id);
+    this.enforcer.forget(key.id);
   }
 
   /**
@@ -237,7 +259,7 @@ export class KeysService {
   list(accountId: string): Promise<KeyView[]> {
     return this.usage.consistently(async () => {
       const keys = await this.keys.listByAccount(accountId);
-      return keys.map((k) => this.view(k));
+      return Promise.all(keys.map((k) => this.view(k)));
     });
   }
 
@@ -265,7 +287,7 @@ export class KeysService {
       const keys = rows.slice(0, limit);
       const last = keys[keys.length - 1];
       return {
-        keys: keys.map((k) => this.view(k)),
+        keys: await Promise.all(keys.map((k) => this.view(k))),
         nextCursor: rows.length > limit ? encodeKeyCursor(last) : null,
       };
     });
@@ -288,8 +310,9 @@ export class KeysService {
       : this.vault.reveal(stored);
   }
 
-  private view(stored: StoredKey): KeyView {
+  private async view(stored: StoredKey): Promise<KeyView> {
     const key = this.usage.totals(stored);
+    const limits = await this.limits.describe(key.id, key.limits);
     return {
       id: key.id,
       name: key.name,
@@ -303,6 +326,7 @@ export class KeysService {
       volume: key.usageVolume,
       ...(key.expiresAtMs === null ? {} : { expiresAt: new Date(key.expiresAtMs) }),
       ...(key.supersededBy === '' ? {} : { successorId: key.supersededBy }),
+      ...limits,
     };
   }
 
@@ -342,6 +366,44 @@ function expiryOf(value: string | null): Date | null {
     if (error instanceof ExpiryError) throw new BadRequestException(error.message);
     throw error;
   }
+}
+
+/** The limits a body sends, or the 400 that says what to fix. */
+function limitsOf(input: LimitInput): Partial<LimitSet> {
+  try {
+    return limitChanges(input);
+  } catch (error) {
+    if (error instanceof LimitsError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}
+
+/** The key's own limits as they were before a change (its own, not the account's). */
+function ownLimits(key: StoredKey): LimitSet {
+  const limits = key.limits;
+  return {
+    rateLimit: limits?.rateSource === 'key' ? limits.rateLimit : null,
+    quota: limits?.quotaSource === 'key' ? limits.quota : null,
+  };
+}
+
+/** The audit entry of a change to the key's own limits, when one changes. */
+function limitEntries(
+  actor: Actor,
+  key: StoredKey,
+  name: string,
+  changes: Partial<LimitSet>,
+): NewAuditEntry[] {
+  const before = ownLimits(key);
+  const changed: AuditChanges = {};
+  for (const field of ['rateLimit', 'quota'] as const) {
+    const after = changes[field];
+    if (after !== undefined && JSON.stringify(after) !== JSON.stringify(before[field])) {
+      changed[field] = { before: before[field], after };
+    }
+  }
+  if (Object.keys(changed).length === 0) return [];
+  return [auditEntry(actor, 'key.limits_changed', { keyId: key.id, keyName: name }, changed)];
 }
 
 const isoOrNull = (ms: number | null): string | null =>

@@ -65,6 +65,14 @@ export class SlidingWindow {
     };
   }
 
+  /**
+   * Takes back the newest admission: the request it admitted was refused after all (by its
+   * quota), and a refused request must not use up the rate limit.
+   */
+  unadmit(): void {
+    if (this.size > 0) this.size--;
+  }
+
   private newest(): number {
     return this.times[(this.head + this.size - 1) % this.limit];
   }

@@ -45,7 +45,10 @@ export class RadarController {
     @Origin() origin: RequestOrigin,
   ): Promise<GenerateResponseDto> {
     const actor = accountActor(account.id, 'password', origin);
-    return { success: true, data: await this.radar.generate(actor, body.name, body.expiresAt) };
+    return {
+      success: true,
+      data: await this.radar.generate(actor, body.name, body.expiresAt, body),
+    };
   }
 
   /** The account's keys with usage counts. */

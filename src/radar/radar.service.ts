@@ -1,3 +1,4 @@
+import type { LimitInput } from '../limits/limits';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../audit/actor';
 import { KeysService, KeyView } from '../keys/keys.service';
@@ -9,11 +10,17 @@ import type { GeneratedKeyDto } from './dto/radar.dto';
 export class RadarService {
   constructor(private readonly keys: KeysService) {}
 
-  async generate(actor: Actor, name?: string, expiresAt?: string | null): Promise<GeneratedKeyDto> {
+  async generate(
+    actor: Actor,
+    name?: string,
+    expiresAt?: string | null,
+    limits: LimitInput = {},
+  ): Promise<GeneratedKeyDto> {
     const { key, stored } = await this.keys.create(
       actor,
       name ?? (await this.defaultName(actor.accountId)),
       expiresAt,
+      limits,
     );
     return {
       apiKey: key,

@@ -43,6 +43,8 @@ export function nextFlushDelay(intervalMs: number, tookMs: number, lateMs = 0): 
 export class UsageMeter implements OnModuleInit {
   private readonly logger = new Logger(UsageMeter.name);
   private readonly pending = new PendingUsage();
+  /** Requests refused by a limit, per key and epoch minute: counted apart, not as uses. */
+  private refusals = new Map<string, Map<number, number>>();
   private readonly gate = new ReadWriteGate();
   private flushing: Promise<void> | null = null;
   /** Buckets of the batch being written: taken from `pending`, not yet committed. */
@@ -106,12 +108,32 @@ export class UsageMeter implements OnModuleInit {
   }
 
   /**
+   * Counts a request refused by the key's rate limit or quota. Written with the usage, by the
+   * same flush (in strict mode at once); a refused request is not a use of the key.
+   */
+  refused(keyId: string, atMs = Date.now()): Promise<void> | undefined {
+    const minute = Math.floor(atMs / MINUTE_MS);
+    if (this.strict) return this.usage.addRefusals(new Map([[keyId, new Map([[minute, 1]])]]));
+    addRefusals(this.refusals, keyId, minute, 1);
+    return undefined;
+  }
+
+  /** Refusals of a key counted here and not yet written, by epoch minute (within consistentRead). */
+  unflushedRefusals(keyId: string): ReadonlyMap<number, number> | undefined {
+    return this.refusals.get(keyId);
+  }
+
+  private get isIdle(): boolean {
+    return this.pending.isEmpty && this.refusals.size === 0;
+  }
+
+  /**
    * Writes what is pending when it is called: after a write already running, another one for
    * what arrived since. Resolves once that is done (or has failed and been put back).
    */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.pending.isEmpty) return;
+    if (this.isIdle) return;
     this.flushing = this.writePending().finally(() => {
       this.flushing = null;
     });
@@ -156,6 +178,16 @@ export class UsageMeter implements OnModuleInit {
           }
         }
         this.writingBuckets = 0;
+        const refusals = this.refusals;
+        this.refusals = new Map();
+        try {
+          if (refusals.size > 0) await this.usage.addRefusals(refusals);
+        } catch (error) {
+          for (const [keyId, minutes] of refusals) {
+            for (const [minute, count] of minutes) addRefusals(this.refusals, keyId, minute, count);
+          }
+          failed ??= error;
+        }
         if (failed !== null) throw failed;
       });
       if (this.failures > 0) {
@@ -180,7 +212,7 @@ export class UsageMeter implements OnModuleInit {
     clearTimeout(this.timer);
     for (let attempt = 0; attempt < 5; attempt++) {
       await this.flush();
-      if (this.pending.isEmpty) return;
+      if (this.isIdle) return;
       await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
     }
     this.logger.error(`shutting down with ${this.pending.bucketCount} minute bucket(s) unwritten`);
@@ -198,5 +230,20 @@ export class UsageMeter implements OnModuleInit {
   /** A deleted key's pending usage has nowhere to go. */
   forget(keyId: string): void {
     this.pending.forget(keyId);
+    this.refusals.delete(keyId);
   }
+}
+
+function addRefusals(
+  into: Map<string, Map<number, number>>,
+  keyId: string,
+  minute: number,
+  count: number,
+): void {
+  let minutes = into.get(keyId);
+  if (minutes === undefined) {
+    minutes = new Map();
+    into.set(keyId, minutes);
+  }
+  minutes.set(minute, (minutes.get(minute) ?? 0) + count);
 }

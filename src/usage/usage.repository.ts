@@ -106,6 +106,39 @@ export class UsageRepository {
   }
 
   /**
+   * Adds refused-request counts per key and minute, additively (several instances add up).
+   * Counts of keys deleted meanwhile are dropped, as usage's are.
+   */
+  async addRefusals(refusals: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
+    const rows: [string, number, number][] = [];
+    for (const id of [...refusals.keys()].sort()) {
+      for (const [minute, count] of refusals.get(id)!) rows.push([id, minute, count]);
+    }
+    if (rows.length === 0) return;
+    const { dialect } = this.prisma;
+    if (dialect === 'sqlite') {
+      await this.driver.transaction([
+        { sql: REFUSED_SQL.sqlite, runs: rows.map(([id, m, c]) => [id, m, big(c), id]) },
+      ]);
+      return;
+    }
+    await this.driver.transaction([{ sql: REFUSED_SQL.postgresql, runs: [columns(rows, 3)] }]);
+  }
+
+  /** A key's refused requests per epoch minute in [fromMinute, toMinute]. */
+  async refusedMinutes(
+    keyId: string,
+    fromMinute: number,
+    toMinute: number,
+  ): Promise<[number, number][]> {
+    const rows = await this.driver.rows(
+      'SELECT minute, count FROM refused_minutes WHERE key_id = ? AND minute BETWEEN ? AND ?',
+      [keyId, Math.min(fromMinute, MAX_MINUTE), Math.min(toMinute, MAX_MINUTE)],
+    );
+    return rows.map(([minute, count]) => [Number(minute), Number(count)]);
+  }
+
+  /**
    * A key's stored rows of one unit (minutes, or their hourly rollup) whose unit lies in
    * [fromMinute, toMinute], in no particular order; each row is one unit (the primary key), so
    * nothing is summed in SQL. The rows come back as one text value, `unit,count,volume;…`,
@@ -131,6 +164,17 @@ export class UsageRepository {
     );
   }
 }
+
+const REFUSED_SQL: Record<Dialect, string> = {
+  sqlite: `INSERT INTO refused_minutes (key_id, minute, count)
+           SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?)
+           ON CONFLICT (key_id, minute) DO UPDATE SET count = refused_minutes.count + excluded.count`,
+  postgresql: `INSERT INTO refused_minutes (key_id, minute, count)
+           SELECT u.key_id, u.minute, u.count
+           FROM unnest(?::text[], ?::integer[], ?::bigint[]) AS u(key_id, minute, count)
+           WHERE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = u.key_id)
+           ON CONFLICT (key_id, minute) DO UPDATE SET count = refused_minutes.count + excluded.count`,
+};
 
 /** One text value per read: `unit,count,volume` per row, joined with ';' (NULL if none). */
 const STORED_SQL: Record<Dialect, Record<StoredUnit, string>> = {

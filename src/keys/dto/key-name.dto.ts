@@ -4,6 +4,7 @@ import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } fro
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptionalNotNull } from '../../common/dto/optional';
 import { trim } from '../../common/dto/transforms';
+import { IsQuota, IsRateLimit, QuotaDto, RateLimitDto } from '../../limits/dto/limits.dto';
 
 /**
  * A key name: 1-100 characters after trimming, no control characters. applyDecorators registers
@@ -50,6 +51,14 @@ export const IsExpiry = () =>
 export class CreateKeyDto extends KeyNameDto {
   @IsExpiry()
   expiresAt?: string | null;
+
+  /** At most `limit` requests in any `windowSeconds` (429 RATE_LIMITED beyond). */
+  @IsRateLimit()
+  rateLimit?: RateLimitDto | null;
+
+  /** An allowance per day, month or ever (429 USAGE_EXCEEDED beyond). */
+  @IsQuota()
+  quota?: QuotaDto | null;
 }
 
 export class UpdateKeyDto {
@@ -65,6 +74,14 @@ export class UpdateKeyDto {
 
   @IsExpiry()
   expiresAt?: string | null;
+
+  /** null removes the key's own rate limit (it then follows the account's default, if any). */
+  @IsRateLimit()
+  rateLimit?: RateLimitDto | null;
+
+  /** null removes the key's own quota (it then follows the account's default, if any). */
+  @IsQuota()
+  quota?: QuotaDto | null;
 }
 
 export class KeyCreatedDto {

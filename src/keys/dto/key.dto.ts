@@ -1,3 +1,31 @@
+import { ApiProperty } from '@nestjs/swagger';
+export class RateLimitViewDto {
+  limit!: number;
+  windowSeconds!: number;
+  @ApiProperty({ enum: ['key', 'account'] })
+  source!: 'key' | 'account';
+}
+
+class QuotaUsedDto {
+  /** Requests used this period (when the quota limits requests). */
+  requests?: number;
+  /** Bytes used this period (when the quota limits bytes). */
+  volumeBytes?: number;
+}
+
+export class QuotaViewDto {
+  requests?: number;
+  volumeBytes?: number;
+  @ApiProperty({ enum: ['day', 'month', 'total'] })
+  period!: 'day' | 'month' | 'total';
+  @ApiProperty({ enum: ['key', 'account'] })
+  source!: 'key' | 'account';
+  used!: QuotaUsedDto;
+  /** When the allowance resets; null for a total quota. */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  resetsAt!: Date | null;
+}
+
 /** A key as its account sees it. */
 export class KeyDto {
   /** @example 6f1c2a4e-8b7d-4c39-9a51-0e2f3d4c5b6a */
@@ -20,6 +48,10 @@ export class KeyDto {
   expiresAt?: Date;
   /** Only on a rolled key: the id of the key it was rolled into. */
   successorId?: string;
+  /** Only on a rate-limited key: its limit, and whether the key or the account set it. */
+  rateLimit?: RateLimitViewDto;
+  /** Only on a key with a quota: the allowance, the current period's use and its reset. */
+  quota?: QuotaViewDto;
 }
 
 export class KeyListResponseDto {

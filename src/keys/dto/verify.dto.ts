@@ -1,4 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { QuotaViewDto, RateLimitViewDto } from './key.dto';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { IsOptionalNotNull } from '../../common/dto/optional';
 
@@ -24,8 +25,25 @@ export class VerifyKeyDto {
   volume?: number;
 }
 
-export const VERIFY_CODES = ['VALID', 'NOT_FOUND', 'DISABLED', 'EXPIRED'] as const;
+export const VERIFY_CODES = [
+  'VALID',
+  'NOT_FOUND',
+  'DISABLED',
+  'EXPIRED',
+  'RATE_LIMITED',
+  'USAGE_EXCEEDED',
+  'QUOTA_UNAVAILABLE',
+] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
+
+export class VerifyRemainingDto {
+  @ApiPropertyOptional({ description: 'Requests left in the rate window.' })
+  rateLimit?: number;
+  @ApiPropertyOptional({ description: "Requests left in the quota's period." })
+  requests?: number;
+  @ApiPropertyOptional({ description: "Bytes left in the quota's period." })
+  volumeBytes?: number;
+}
 
 // Every property is declared explicitly: inferred from the union type, the code's enum would be
 // listed in the compiler's order of the literals, which moves as files are added.
@@ -35,7 +53,9 @@ export class VerifyResultDto {
   @ApiProperty()
   valid!: boolean;
   @ApiProperty({
-    description: "VALID, NOT_FOUND (unknown, malformed or another account's), DISABLED or EXPIRED.",
+    description:
+      "VALID, NOT_FOUND (unknown, malformed or another account's), DISABLED, EXPIRED, " +
+      'RATE_LIMITED, USAGE_EXCEEDED, or QUOTA_UNAVAILABLE (the quota could not be checked).',
     enum: VERIFY_CODES,
   })
   code!: VerifyCode;
@@ -43,6 +63,13 @@ export class VerifyResultDto {
   keyId!: string | null;
   @ApiProperty({ type: 'string', nullable: true })
   name!: string | null;
+  @ApiPropertyOptional({
+    type: () => VerifyRemainingDto,
+    description: 'Only for a key with limits: what is left of them after this use.',
+  })
+  remaining?: VerifyRemainingDto;
+  @ApiPropertyOptional({ description: 'Seconds until a refused key may try again (when known).' })
+  retryAfterSeconds?: number;
 }
 
 export class MeDto {
@@ -54,6 +81,8 @@ export class MeDto {
   lastUsedAt!: Date | null;
   usageCount!: number;
   volume!: number;
+  rateLimit?: RateLimitViewDto;
+  quota?: QuotaViewDto;
 }
 
 export class MeResponseDto {

@@ -1,3 +1,4 @@
+import { IsQuota, IsRateLimit, QuotaDto, RateLimitDto } from '../../limits/dto/limits.dto';
 import { IsUUID } from 'class-validator';
 import { CredentialsDto } from '../../auth/dto/register.dto';
 import { IsOptionalNotNull } from '../../common/dto/optional';
@@ -15,6 +16,12 @@ export class GenerateKeyDto extends CredentialsDto {
 
   @IsExpiry()
   expiresAt?: string | null;
+
+  @IsRateLimit()
+  rateLimit?: RateLimitDto | null;
+
+  @IsQuota()
+  quota?: QuotaDto | null;
 }
 
 export class UsageAnalyticsDto extends CredentialsDto {

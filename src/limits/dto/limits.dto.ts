@@ -1,0 +1,81 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { IsOptionalNotNull } from '../../common/dto/optional';
+import { QUOTA_PERIODS, type QuotaPeriod } from '../periods';
+
+/** Bounds of a limit: the ring of an exact window holds 8 bytes per unit of its limit. */
+export const MAX_RATE_LIMIT = 100_000;
+export const MAX_RATE_WINDOW_SECONDS = 86_400;
+export const MAX_QUOTA_REQUESTS = 1e12;
+export const MAX_QUOTA_VOLUME = 2 ** 50;
+
+export class RateLimitDto {
+  /** @example 1000 */
+  @Max(MAX_RATE_LIMIT, { message: `rateLimit.limit must be at most ${MAX_RATE_LIMIT}` })
+  @Min(1, { message: 'rateLimit.limit must be at least 1' })
+  @IsInt({ message: 'rateLimit.limit must be a whole number of requests' })
+  limit!: number;
+
+  /** @example 60 */
+  @Max(MAX_RATE_WINDOW_SECONDS, {
+    message: `rateLimit.windowSeconds must be at most ${MAX_RATE_WINDOW_SECONDS} (a day)`,
+  })
+  @Min(1, { message: 'rateLimit.windowSeconds must be at least 1' })
+  @IsInt({ message: 'rateLimit.windowSeconds must be a whole number of seconds' })
+  windowSeconds!: number;
+}
+
+export class QuotaDto {
+  /** Requests per period. At least one of requests and volumeBytes. @example 1000000 */
+  @IsOptionalNotNull()
+  @Max(MAX_QUOTA_REQUESTS, { message: `quota.requests must be at most ${MAX_QUOTA_REQUESTS}` })
+  @Min(1, { message: 'quota.requests must be at least 1' })
+  @IsInt({ message: 'quota.requests must be a whole number of requests' })
+  requests?: number;
+
+  /** Bytes of request bodies per period. @example 53687091200 */
+  @IsOptionalNotNull()
+  @Max(MAX_QUOTA_VOLUME, { message: `quota.volumeBytes must be at most ${MAX_QUOTA_VOLUME}` })
+  @Min(1, { message: 'quota.volumeBytes must be at least 1' })
+  @IsInt({ message: 'quota.volumeBytes must be a whole number of bytes' })
+  volumeBytes?: number;
+
+  @ApiProperty({ enum: QUOTA_PERIODS, description: 'day and month are UTC calendar ones.' })
+  @IsIn(QUOTA_PERIODS, { message: `quota.period must be one of ${QUOTA_PERIODS.join(', ')}` })
+  period!: QuotaPeriod;
+}
+
+/** The optional `rateLimit` and `quota` of a key or of the account's defaults; null removes. */
+export const IsRateLimit = () =>
+  applyDecorators(
+    ApiPropertyOptional({ type: RateLimitDto, nullable: true }),
+    IsOptional(),
+    ValidateNested(),
+    Type(() => RateLimitDto),
+  );
+
+export const IsQuota = () =>
+  applyDecorators(
+    ApiPropertyOptional({ type: QuotaDto, nullable: true }),
+    IsOptional(),
+    ValidateNested(),
+    Type(() => QuotaDto),
+  );
+
+export class LimitsDto {
+  @IsRateLimit()
+  rateLimit?: RateLimitDto | null;
+
+  @IsQuota()
+  quota?: QuotaDto | null;
+}
+
+export class AccountLimitsResponseDto {
+  success!: true;
+  @ApiProperty({ type: RateLimitDto, nullable: true })
+  rateLimit!: RateLimitDto | null;
+  @ApiProperty({ type: QuotaDto, nullable: true })
+  quota!: QuotaDto | null;
+}
