@@ -32,8 +32,11 @@ interface Lease {
   takenRequests: number;
   takenVolume: number;
   extending: Promise<void> | null;
-  /** Until then a request that does not fit is refused without asking the database again. */
+  /** Until then a request that needs a request is refused without asking the database again. */
   exhaustedUntilMs: number;
+  /** Likewise for a body of at least `volumeShortOf` bytes (a smaller one may still fit). */
+  volumeShortUntilMs: number;
+  volumeShortOf: number;
   lastUseMs: number;
 }
 
@@ -125,6 +128,8 @@ export class QuotaLedger {
       takenVolume: 0,
       extending: null,
       exhaustedUntilMs: 0,
+      volumeShortUntilMs: 0,
+      volumeShortOf: Infinity,
       lastUseMs: nowMs,
     };
     this.leases.set(keyId, fresh);
@@ -145,17 +150,28 @@ export class QuotaLedger {
       lease.volume -= needsVolume;
       return this.decision(lease, true);
     }
-    if (nowMs < lease.exhaustedUntilMs) return this.decision(lease, false);
+    if (this.exhausted(lease, needsVolume, nowMs)) return this.decision(lease, false);
     lease.extending ??= this.extend(lease, needsVolume).finally(() => {
       lease.extending = null;
     });
     return lease.extending.then(() =>
       // Refused after an extension that got nothing; otherwise try again (the extension may
       // have been shared with other requests that used it up).
-      nowMs < lease.exhaustedUntilMs
+      this.exhausted(lease, needsVolume, nowMs)
         ? this.decision(lease, false)
         : this.takeFrom(lease, volume, nowMs),
     );
+  }
+
+  /** Whether a request that does not fit the lease was shown recently not to fit the period. */
+  private exhausted(lease: Lease, needsVolume: number, nowMs: number): boolean {
+    const requestsOut =
+      lease.quota.requests !== null && lease.requests < 1 && nowMs < lease.exhaustedUntilMs;
+    const volumeOut =
+      needsVolume > lease.volume &&
+      nowMs < lease.volumeShortUntilMs &&
+      needsVolume >= lease.volumeShortOf;
+    return requestsOut || volumeOut;
   }
 
   private async extend(lease: Lease, volumeNeeded: number): Promise<void> {
@@ -179,9 +195,13 @@ export class QuotaLedger {
     lease.volume += grant.volume;
     lease.takenRequests = grant.requestsTaken;
     lease.takenVolume = grant.volumeTaken;
-    if ((wantsRequests && grant.requests === 0) || (wantsVolume && grant.volume === 0)) {
+    if (wantsRequests && grant.requests === 0) {
       lease.exhaustedUntilMs = lease.lastUseMs + EXHAUSTED_RECHECK_MS;
     }
+    if (wantsVolume && grant.volume === 0) {
+      lease.volumeShortUntilMs = lease.lastUseMs + EXHAUSTED_RECHECK_MS;
+      lease.volumeShortOf = volumeNeeded;
+    } else if (wantsVolume) lease.volumeShortOf = Infinity;
   }
 
   private async release(lease: Lease): Promise<void> {
