@@ -86,6 +86,25 @@ describeEachDatabase('rate limits and quotas', (ctx) => {
     const shown = await listed(key);
     expect(shown.usageCount).toBe(5);
     expect(shown.quota.used).toEqual({ requests: 5 });
+
+    // ... it is counted apart: include=traffic shows it; the published answer is unchanged.
+    const traffic = await ctx()
+      .http.get(`/1.0/keys/${key}`)
+      .query({ include: 'traffic', interval: 'day' })
+      .set(master())
+      .expect(200);
+    const today = traffic.body.results.at(-1);
+    expect(today).toEqual({ bucket: today.bucket, volume: 0, count: 5, refused: 1 });
+    const plain = await ctx().http.get(`/1.0/keys/${key}`).query({ interval: 'day' }).set(master());
+    expect(Object.keys(plain.body.results.at(-1)).sort()).toEqual(['bucket', 'count', 'volume']);
+    const csv = await ctx()
+      .http.get(`/1.0/keys/${key}`)
+      .query({ include: 'traffic', interval: 'day', format: 'csv' })
+      .set(master())
+      .expect(200);
+    expect(csv.text.split('\n')[0]).toBe('bucket,volume,count,refused');
+    expect(csv.text.trim().split('\n').at(-1)).toMatch(/,0,5,1$/);
+    await ctx().http.get(`/1.0/keys/${key}`).query({ include: 'all' }).set(master()).expect(400);
   });
 
   it('a rate-limited request reaches no handler: a refused PATCH changes nothing', async () => {

@@ -5,6 +5,8 @@ import { BucketTotals, countBuckets, minuteRange, storedUnit } from './buckets';
 import { LARGE_ANSWER_POINTS, LargeAnswers } from './large-answers';
 import { parseUsageRange, UsageRange, UsageRangeError } from './usage-range';
 import { sendUsage } from './usage-response';
+import { sendTraffic } from './traffic-response';
+import { MINUTE_MS } from './time';
 import { UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
 
@@ -13,6 +15,7 @@ export interface UsageQuery {
   to?: string;
   interval?: string;
   format?: 'json' | 'csv';
+  include?: 'traffic';
 }
 
 export interface UsageTotals {
@@ -65,6 +68,14 @@ export class UsageService {
       // requests wait behind all of them. After the turn, the ones past the limit are refused.
       if (points > LARGE_ANSWER_POINTS) await new Promise((resolve) => setImmediate(resolve));
       const ids = typeof keyIds === 'function' ? await keyIds() : keyIds;
+      if (query.include === 'traffic') {
+        const [usage, refused] = await Promise.all([
+          this.series(ids, range),
+          this.refusedSeries(ids, range),
+        ]);
+        sendTraffic(res, usage, refused, query.format);
+        return;
+      }
       await sendUsage(res, await this.series(ids, range), query.format);
     } finally {
       done();
@@ -81,6 +92,24 @@ export class UsageService {
     return this.meter.consistentRead(async () => {
       const totals = new BucketTotals(range);
       for (const id of ids) await this.addSeries(totals, id, range);
+      return totals;
+    });
+  }
+
+  /** Requests refused by the keys' limits per bucket (in each bucket's count), stored and not. */
+  refusedSeries(keyIds: string | string[], range: UsageRange): Promise<BucketTotals> {
+    const ids = typeof keyIds === 'string' ? [keyIds] : keyIds;
+    const { fromMinute, toMinute } = minuteRange(range);
+    return this.meter.consistentRead(async () => {
+      const totals = new BucketTotals(range);
+      for (const id of ids) {
+        for (const [minute, count] of await this.usage.refusedMinutes(id, fromMinute, toMinute)) {
+          totals.add(minute * MINUTE_MS, count, 0);
+        }
+        for (const [minute, count] of this.meter.unflushedRefusals(id) ?? []) {
+          totals.add(minute * MINUTE_MS, count, 0);
+        }
+      }
       return totals;
     });
   }

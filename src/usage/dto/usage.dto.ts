@@ -29,6 +29,15 @@ export class UsageQueryDto {
   @IsIn(['json', 'csv'], { message: 'format must be json or csv' })
   @IsString({ message: 'format must be given once' })
   format?: 'json' | 'csv';
+
+  /**
+   * `traffic` adds `refused` to each bucket (requests refused by the key's rate limit or
+   * quota; not counted as uses), and a CSV column. Without it the answer keeps its shape.
+   */
+  @IsOptional()
+  @IsIn(['traffic'], { message: 'include must be traffic' })
+  @IsString({ message: 'include must be given once' })
+  include?: 'traffic';
 }
 
 export class KeyUsageQueryDto extends UsageQueryDto {
@@ -46,6 +55,8 @@ export class UsagePointDto {
   volume!: number;
   /** Requests. @example 1 */
   count!: number;
+  /** Only with include=traffic: requests refused by the key's limits. @example 0 */
+  refused?: number;
 }
 
 export class UsageResponseDto {
