@@ -153,6 +153,18 @@ describeEachDatabase('rate limits and quotas', (ctx) => {
     expect(audit.body.entries).toHaveLength(2);
   });
 
+  it("a roll gives the successor the old key's limits", async () => {
+    const created = await createKey(ctx().http, owner.masterKey, 'rolled-limits');
+    await ctx()
+      .http.patch(`/1.0/keys/${created.id}`)
+      .set(master())
+      .send({ rateLimit: { limit: 7, windowSeconds: 30 } })
+      .expect(200);
+    const rolled = await ctx().http.post(`/1.0/keys/${created.id}/roll`).set(master()).expect(200);
+    const successor = await listed(rolled.body.key as string);
+    expect(successor.rateLimit).toEqual({ limit: 7, windowSeconds: 30, source: 'key' });
+  });
+
   it.each([
     [{ rateLimit: { limit: 0, windowSeconds: 60 } }, 'rateLimit.limit must be at least 1'],
     [{ rateLimit: { limit: 10 } }, 'windowSeconds'],

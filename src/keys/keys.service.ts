@@ -209,7 +209,12 @@ export class KeysService {
       const rolled = await this.keys.roll(
         old,
         expiries.previous,
-        { ...record, isActive: old.isActive, expiresAt: expiries.successor },
+        {
+          ...record,
+          isActive: old.isActive,
+          expiresAt: expiries.successor,
+          ...limitFields(ownLimits(old)),
+        },
         audit,
       );
       if (!rolled) {
