@@ -23,12 +23,59 @@ export interface ApiKey {
   expiresAt?: string;
   /** Only on a rolled key: the id of the key that replaced it. */
   successorId?: string;
+  /** Only on a rate-limited key: its own limit, or the account's default. */
+  rateLimit?: RateLimitView;
+  /** Only on a key with a quota: the allowance, the current period's use and its reset. */
+  quota?: QuotaView;
+}
+
+/** "day" and "month" are UTC calendar ones; "total" never resets. */
+export type QuotaPeriod = 'day' | 'month' | 'total';
+/** Whether the key set the limit itself or follows the account's default. */
+export type LimitSource = 'key' | 'account';
+
+export interface RateLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
+/** An allowance per period: requests, body bytes, or both (an absent one is not limited). */
+export interface Quota {
+  requests?: number;
+  volumeBytes?: number;
+  period: QuotaPeriod;
+}
+
+export interface RateLimitView extends RateLimit {
+  source: LimitSource;
+}
+
+export interface QuotaView extends Quota {
+  source: LimitSource;
+  /** The current period's consumption of each limited dimension. */
+  used: { requests?: number; volumeBytes?: number };
+  /** When the allowance resets; null for a total quota. */
+  resetsAt: string | null;
+}
+
+/** Limits to set; null removes one (a key then follows the account's default, if any). */
+export interface LimitChanges {
+  rateLimit?: RateLimit | null;
+  quota?: Quota | null;
+}
+
+/** The account's default limits, for its keys without limits of their own. */
+export interface AccountLimits {
+  rateLimit: RateLimit | null;
+  quota: Quota | null;
 }
 
 export interface UsagePoint {
   bucket: string;
   volume: number;
   count: number;
+  /** Only with include=traffic: requests refused by a rate limit or quota. */
+  refused?: number;
 }
 
 export const INTERVALS = ['minute', 'hour', 'day', 'week', 'month'] as const;
@@ -140,10 +187,10 @@ export function createKey(
   return call('POST', '/1.0/keys', expiresAt === null ? { name } : { name, expiresAt });
 }
 
-/** `expiresAt: null` clears the expiry. */
+/** `expiresAt: null` clears the expiry; a null limit removes the key's own. */
 export async function updateKey(
   id: string,
-  changes: { name?: string; isActive?: boolean; expiresAt?: string | null },
+  changes: { name?: string; isActive?: boolean; expiresAt?: string | null } & LimitChanges,
 ): Promise<ApiKey> {
   return (await call<{ apiKey: ApiKey }>('PATCH', keyPath(id), changes)).apiKey;
 }
@@ -170,19 +217,40 @@ export function usageQuery(from: string, to: string, interval: Interval): string
   return new URLSearchParams({ from, to, interval }).toString();
 }
 
+/** `traffic`: each bucket also counts the requests a limit refused (`refused`). */
 export async function usage(
   id: string,
   from: string,
   to: string,
   interval: Interval,
+  traffic = false,
 ): Promise<UsagePoint[]> {
-  const url = `${keyPath(id)}?${usageQuery(from, to, interval)}`;
+  const include = traffic ? '&include=traffic' : '';
+  const url = `${keyPath(id)}?${usageQuery(from, to, interval)}${include}`;
   return (await call<{ results: UsagePoint[] }>('GET', url)).results;
 }
 
 /** Where the same usage can be downloaded as CSV (a plain link: the cookie goes with it). */
-export function usageCsvUrl(id: string, from: string, to: string, interval: Interval): string {
-  return `${keyPath(id)}?${usageQuery(from, to, interval)}&format=csv`;
+export function usageCsvUrl(
+  id: string,
+  from: string,
+  to: string,
+  interval: Interval,
+  traffic = false,
+): string {
+  const include = traffic ? '&include=traffic' : '';
+  return `${keyPath(id)}?${usageQuery(from, to, interval)}&format=csv${include}`;
+}
+
+export async function accountLimits(): Promise<AccountLimits> {
+  const { rateLimit, quota } = await call<AccountLimits>('GET', '/1.0/limits');
+  return { rateLimit, quota };
+}
+
+/** Sets the account's defaults: the fields sent change (null removes one), the others stay. */
+export async function setAccountLimits(changes: LimitChanges): Promise<AccountLimits> {
+  const { rateLimit, quota } = await call<AccountLimits>('PUT', '/1.0/limits', changes);
+  return { rateLimit, quota };
 }
 
 export interface AuditEntry {

@@ -7,6 +7,8 @@ import { isSessionEnd, messageOf } from './errors';
 import { expiryField, fillStatus, keepExpiriesCurrent } from './expiry';
 import { formatBytes, formatInstant, formatInt, isFullKey, maskKey } from './format';
 import { rollDialog, setExpiryDialog } from './key-lifecycle';
+import { limitsCell } from './limits';
+import { accountLimitsDialog, limitsDialog } from './limits-dialog';
 import { menuButton, MenuItem } from './menu';
 import { announce } from './status';
 
@@ -59,6 +61,14 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
     { type: 'button', onclick: () => void renderKeys(main, ctx) },
     'Refresh',
   );
+  const defaults = h(
+    'button',
+    {
+      type: 'button',
+      onclick: () => void accountLimitsDialog(ctx, () => renderKeys(main, ctx)),
+    },
+    'Account limits…',
+  );
   const error = errorSlot();
   const pager = h('nav', { class: 'pager', hidden: true });
   replace(
@@ -70,7 +80,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
         'div',
         { class: 'section-head' },
         h('h1', { id: 'keys-title', tabindex: -1 }, 'API keys'),
-        h('div', { class: 'actions' }, refresh, createButton),
+        h('div', { class: 'actions' }, refresh, defaults, createButton),
       ),
       h(
         'p',
@@ -98,6 +108,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
             h('th', { scope: 'col' }, 'Last used'),
             h('th', { scope: 'col', class: 'num' }, 'Requests'),
             h('th', { scope: 'col', class: 'num' }, 'Volume'),
+            h('th', { scope: 'col' }, 'Limits'),
             h('th', { scope: 'col' }, 'Status'),
             h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
           ),
@@ -107,7 +118,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
       pager,
     ),
   );
-  replace(tbody, h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'Loading keys…')));
+  replace(tbody, h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'Loading keys…')));
 
   let page: KeyPage;
   try {
@@ -181,6 +192,7 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
   if (!rolled) {
     items.push({ label: 'Set expiry…', onSelect: () => setExpiryDialog(key, ctx, reload) });
   }
+  items.push({ label: 'Limits…', onSelect: () => void limitsDialog(key, ctx, reload) });
   if (canReveal) {
     items.push(
       {
@@ -252,6 +264,7 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
       { 'data-label': 'Volume', class: 'num', title: `${formatInt(key.volume)} bytes` },
       formatBytes(key.volume),
     ),
+    h('td', { 'data-label': 'Limits' }, limitsCell(key)),
     status,
     h(
       'td',
