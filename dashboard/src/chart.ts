@@ -5,6 +5,7 @@ import { formatBytes, formatInt } from './format';
 
 const REQUESTS_COLOR = '#3056d3';
 const VOLUME_COLOR = '#c2570c';
+const REFUSED_COLOR = '#b42318';
 
 /** How the cursor's bucket reads in the legend, per interval (all UTC). */
 const LEGEND_DATE: Record<Interval, string> = {
@@ -31,7 +32,8 @@ const STEP_S: Record<Interval, number> = {
 };
 
 /**
- * Requests (bars, left axis) and volume (line, right axis) per bucket. uPlot draws on a canvas
+ * Requests (bars, left axis) and volume (line, right axis) per bucket; with `refused`, the
+ * requests a limit refused too (a dashed line on the requests axis). uPlot draws on a canvas
  * and stays fast with the ~130,000 buckets of a 92-day minute series; all dates are UTC, like
  * the API's buckets.
  */
@@ -39,12 +41,14 @@ export function drawUsageChart(
   container: HTMLElement,
   points: UsagePoint[],
   interval: Interval,
+  refused = false,
 ): UsageChart {
   const xs = points.map((p) => Date.parse(p.bucket) / 1000);
   const counts = points.map((p) => p.count);
   const volumes = points.map((p) => p.volume);
   const width = Math.max(container.clientWidth, 280);
   const bars = uPlot.paths.bars?.({ size: [0.7, 48], align: 1 });
+  const data: uPlot.AlignedData = [xs, counts, volumes];
 
   const options: uPlot.Options = {
     width,
@@ -103,7 +107,19 @@ export function drawUsageChart(
     ],
   };
 
-  const plot = new uPlot(options, [xs, counts, volumes], container);
+  if (refused) {
+    options.series.push({
+      label: 'Refused',
+      scale: 'requests',
+      stroke: REFUSED_COLOR,
+      width: 2,
+      dash: [6, 4],
+      points: { show: points.length <= 120, size: 5, fill: REFUSED_COLOR },
+      value: (_u, v) => (v === null ? '–' : formatInt(v)),
+    });
+    data.push(points.map((p) => p.refused ?? 0));
+  }
+  const plot = new uPlot(options, data, container);
   const observer = new ResizeObserver(() => {
     const w = Math.max(container.clientWidth, 280);
     if (w !== plot.width) plot.setSize({ width: w, height: heightFor(w) });

@@ -81,6 +81,15 @@ export async function renderUsage(
   const tableBox = h('div', { class: 'table-box' });
   const requestsTotal = h('dd', { 'data-total': 'requests' }, '–');
   const volumeTotal = h('dd', { 'data-total': 'volume' }, '–');
+  const refusedTotal = h('dd', { 'data-total': 'refused' }, '–');
+  const refusedItem = h(
+    'div',
+    { hidden: true },
+    h('dt', { title: 'Requests refused by the key’s rate limit or quota' }, 'Refused'),
+    refusedTotal,
+  );
+  /** Whether the key has limits: its usage then also counts the requests they refused. */
+  let traffic = false;
   const csv = h('a', { class: 'button-link', download: true, href: '#' }, 'Download CSV');
   const totalsCaption = h('p', { class: 'muted' });
   const results = h(
@@ -97,6 +106,7 @@ export async function renderUsage(
         {},
         h('div', {}, h('dt', {}, 'Requests'), requestsTotal),
         h('div', {}, h('dt', {}, 'Input volume'), volumeTotal),
+        refusedItem,
       ),
       h('details', {}, h('summary', {}, 'Show the numbers per bucket'), tableBox),
       csv,
@@ -120,7 +130,7 @@ export async function renderUsage(
         throw new Error('Choose both dates: from and to.');
       }
       // Whole UTC days: from the first day's midnight to the last second of the last day.
-      const points = await usage(keyId, q.from, `${q.to}T23:59:59`, q.interval);
+      const points = await usage(keyId, q.from, `${q.to}T23:59:59`, q.interval, traffic);
       if (mine !== sequence) return;
       show(points, q);
     } catch (err) {
@@ -131,6 +141,7 @@ export async function renderUsage(
       replace(tableBox);
       requestsTotal.textContent = '–';
       volumeTotal.textContent = '–';
+      refusedTotal.textContent = '–';
       totalsCaption.textContent = 'No range shown.';
       csv.hidden = true;
       showError(error, messageOf(err));
@@ -145,13 +156,16 @@ export async function renderUsage(
   const show = (points: UsagePoint[], q: Query) => {
     const requests = points.reduce((sum, p) => sum + p.count, 0);
     const bytes = points.reduce((sum, p) => sum + p.volume, 0);
+    const refused = points.reduce((sum, p) => sum + (p.refused ?? 0), 0);
     const span = `${q.from} to ${q.to} (UTC), per ${q.interval}`;
     disposeUsageView();
     replace(chartBox);
-    chart = drawUsageChart(chartBox, points, q.interval);
+    chart = drawUsageChart(chartBox, points, q.interval, traffic);
+    const refusals = traffic ? `, ${formatInt(refused)} refused` : '';
     chartBox.setAttribute(
       'aria-label',
-      `Chart of requests and volume ${span}: ${formatInt(requests)} requests, ${formatBytes(bytes)}.`,
+      `Chart of requests and volume ${span}: ${formatInt(requests)} requests, ` +
+        `${formatBytes(bytes)}${refusals}.`,
     );
     totalsCaption.textContent = `${span}, ${formatInt(points.length)} buckets.`;
     requestsTotal.dataset.value = String(requests);
@@ -162,9 +176,12 @@ export async function renderUsage(
       formatGigabytes(bytes),
       h('span', { class: 'exact' }, ` (${formatInt(bytes)} bytes)`),
     );
-    replace(tableBox, dataTable(points));
+    refusedItem.hidden = !traffic;
+    refusedTotal.dataset.value = String(refused);
+    refusedTotal.textContent = formatInt(refused);
+    replace(tableBox, dataTable(points, traffic));
     csv.hidden = false;
-    csv.href = usageCsvUrl(keyId, q.from, `${q.to}T23:59:59`, q.interval);
+    csv.href = usageCsvUrl(keyId, q.from, `${q.to}T23:59:59`, q.interval, traffic);
     csv.setAttribute('download', `usage-${q.from}-${q.to}-${q.interval}.csv`);
   };
 
@@ -219,6 +236,7 @@ export async function renderUsage(
     return;
   }
   heading.textContent = `Usage of “${key.name}”`;
+  traffic = key.rateLimit !== undefined || key.quota !== undefined;
   document.title = `Usage of ${key.name} · keymeter`;
   replace(
     subtitle,
@@ -229,7 +247,7 @@ export async function renderUsage(
   await load();
 }
 
-function dataTable(points: UsagePoint[]): HTMLElement {
+function dataTable(points: UsagePoint[], traffic: boolean): HTMLElement {
   if (points.length > TABLE_LIMIT) {
     return h(
       'p',
@@ -250,6 +268,7 @@ function dataTable(points: UsagePoint[]): HTMLElement {
         h('th', { scope: 'col' }, 'Bucket (UTC)'),
         h('th', { scope: 'col', class: 'num' }, 'Requests'),
         h('th', { scope: 'col', class: 'num' }, 'Volume (bytes)'),
+        traffic ? h('th', { scope: 'col', class: 'num' }, 'Refused') : null,
       ),
     ),
     h(
@@ -262,6 +281,7 @@ function dataTable(points: UsagePoint[]): HTMLElement {
           h('td', {}, p.bucket.replace('T', ' ').replace(':00.000Z', '')),
           h('td', { class: 'num' }, formatInt(p.count)),
           h('td', { class: 'num' }, formatInt(p.volume)),
+          traffic ? h('td', { class: 'num' }, formatInt(p.refused ?? 0)) : null,
         ),
       ),
     ),
