@@ -4,6 +4,7 @@ import { h, replace, uid } from './dom';
 import { isSessionEnd, messageOf } from './errors';
 import { formatInstant, formatInt, formatUtc } from './format';
 import type { ViewContext } from './keys-view';
+import { formatQuota, formatRate } from './limits';
 import { announce } from './status';
 
 /** Entries per page; "Load more" asks for the next. */
@@ -18,10 +19,12 @@ const ACTIONS: Record<string, string> = {
   'key.deactivated': 'Key deactivated',
   'key.activated': 'Key activated',
   'key.expiry_changed': 'Key expiry changed',
+  'key.limits_changed': 'Key limits changed',
   'key.rolled': 'Key rolled',
   'key.deleted': 'Key deleted',
   'keys.revealed': 'Keys shown in full',
   'account.registered': 'Account created',
+  'account.limits_changed': 'Account limits changed',
   'session.signed_in': 'Signed in',
   'session.signed_out': 'Signed out',
   'sign_in.failed': 'Sign-in failed',
@@ -36,7 +39,13 @@ const ACTORS: Record<string, string> = {
   anonymous: 'Anonymous',
 };
 
-const FIELDS: Record<string, string> = { name: 'Name', isActive: 'Status', expiresAt: 'Expiry' };
+const FIELDS: Record<string, string> = {
+  name: 'Name',
+  isActive: 'Status',
+  expiresAt: 'Expiry',
+  rateLimit: 'Rate limit',
+  quota: 'Quota',
+};
 
 /** The action filter as the route carries it (`#/activity?action=key.renamed`); null: all. */
 function actionFrom(params: URLSearchParams): string | null {
@@ -246,6 +255,21 @@ function valueOf(field: string, value: unknown): string {
     if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return formatUtc(value);
   }
   if (value === null || value === undefined) return 'none';
+  if (field === 'rateLimit' && isRecord(value) && typeof value.limit === 'number') {
+    return formatRate({ limit: value.limit, windowSeconds: Number(value.windowSeconds) });
+  }
+  if (field === 'quota' && isRecord(value) && typeof value.period === 'string') {
+    // The log keeps an unlimited dimension as null.
+    const amount = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    return formatQuota({
+      requests: amount(value.requests),
+      volumeBytes: amount(value.volumeBytes),
+      period: value.period as 'day' | 'month' | 'total',
+    });
+  }
   if (typeof value === 'string') return `“${value}”`;
   return JSON.stringify(value);
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
