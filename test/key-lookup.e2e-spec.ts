@@ -64,6 +64,7 @@ for (const provider of providers()) {
         isMaster: false,
         isActive: false,
         expiresAtMs: null,
+        limits: null,
       });
       expect(await access.findByHash(master)).toStrictEqual({
         id: owner.masterKeyId,
@@ -72,12 +73,14 @@ for (const provider of providers()) {
         isMaster: true,
         isActive: true,
         expiresAtMs: null,
+        limits: null,
       });
       // An expiry as Prisma writes it reads back to the millisecond, on both databases.
       const expiresAt = new Date('2031-05-06T07:08:09.123Z');
       await prisma.db.apiKey.update({ where: { id: plain.id }, data: { expiresAt } });
       expect(await access.findByHash(plain.hash)).toMatchObject({
         expiresAtMs: expiresAt.getTime(),
+        limits: null,
       });
       expect(await access.findByHash('0'.repeat(64))).toBeNull();
     });
@@ -116,6 +119,7 @@ for (const provider of providers()) {
         prefix: viaPrisma.prefix,
         ciphertext: viaPrisma.ciphertext,
         expiresAtMs: null,
+        limits: null,
         supersededBy: '',
         lineageId: null,
       };
