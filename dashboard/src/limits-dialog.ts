@@ -120,7 +120,11 @@ export async function limitsDialog(key: ApiKey, ctx: ViewContext, reload: Reload
   const defaults = key.isMaster ? null : await defaultsOrNull();
   if (defaults === 'ended') return ctx.sessionEnded();
   openDialog(`Limits of “${key.name}”`, (close) => {
-    const fields = limitsFields(ownLimits(key), keyFallbacks(key, defaults));
+    const fields = limitsFields(
+      ownLimits(key),
+      keyFallbacks(key, defaults),
+      defaults ?? { rateLimit: null, quota: null },
+    );
     const intro = [
       h(
         'p',

@@ -102,10 +102,15 @@ function field(input: HTMLElement, label: string, ...rest: (HTMLElement | null)[
 
 /**
  * The rate limit and the quota of a key (or of the account's defaults), each switched on or
- * off. `current` prefills them; `fallbacks` says what an unchecked one leaves in effect.
+ * off. `current` checks and prefills them; `fallbacks` says what an unchecked one leaves in
+ * effect, and `start` prefills an unchecked one (the account's default, to start from).
  */
-export function limitsFields(current: LimitChoice, fallbacks: Fallbacks): LimitsFields {
-  const rate = current.rateLimit;
+export function limitsFields(
+  current: LimitChoice,
+  fallbacks: Fallbacks,
+  start: LimitChoice = current,
+): LimitsFields {
+  const rate = current.rateLimit ?? start.rateLimit;
   const limit = numberInput('rate-limit', rate?.limit);
   const windowSeconds = numberInput('rate-window', rate?.windowSeconds ?? 60);
   const windowHint = h(
@@ -113,7 +118,7 @@ export function limitsFields(current: LimitChoice, fallbacks: Fallbacks): Limits
     { class: 'hint' },
     'At most this many requests in any window of this length, up to 86,400 s (a day).',
   );
-  const rateSection = toggled('Rate limit', rate !== null, fallbacks.rateLimit, [
+  const rateSection = toggled('Rate limit', current.rateLimit !== null, fallbacks.rateLimit, [
     h(
       'div',
       { class: 'limit-row' },
@@ -123,7 +128,7 @@ export function limitsFields(current: LimitChoice, fallbacks: Fallbacks): Limits
     windowHint,
   ]);
 
-  const quota = current.quota;
+  const quota = current.quota ?? start.quota;
   const requests = numberInput('quota-requests', quota?.requests);
   const volumeNow = quota?.volumeBytes === undefined ? null : inUnit(quota.volumeBytes);
   const volume = numberInput('quota-volume', volumeNow?.amount);
@@ -142,7 +147,7 @@ export function limitsFields(current: LimitChoice, fallbacks: Fallbacks): Limits
       h('option', { value: p.value, selected: p.value === (quota?.period ?? 'month') }, p.label),
     ),
   );
-  const quotaSection = toggled('Quota', quota !== null, fallbacks.quota, [
+  const quotaSection = toggled('Quota', current.quota !== null, fallbacks.quota, [
     h(
       'div',
       { class: 'limit-row' },

@@ -239,6 +239,10 @@ describeInBrowser('rate limits and quotas in the dashboard', (run) => {
     await own
       .getByText('the key follows the account default, 20 / 1 h.', { exact: false })
       .waitFor();
+    // Switched on, its own starts from the default.
+    await own.getByLabel('Rate limit', { exact: true }).check();
+    expect(await own.getByLabel('Requests per window', { exact: true }).inputValue()).toBe('20');
+    expect(await own.getByLabel('Window (seconds)', { exact: true }).inputValue()).toBe('3600');
     await own.getByRole('button', { name: 'Cancel' }).click();
 
     await page.getByRole('button', { name: 'Account limits…' }).click();
