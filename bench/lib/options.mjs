@@ -20,6 +20,9 @@ export const QUICK = {
   b8Reps: 3,
   h1: { pairs: 2, seconds: 3 },
   b9: { sqlite: { requests: 4_000, keys: 2_000, budgetS: 30 }, postgresql: null },
+  // L2/L3 (a quota of `quota`, `requests` sent) and L4 (`reps` paced runs): the same sizes in
+  // both modes, the targets are exact counts.
+  limits: { quota: 10_000, requests: 30_000, l4Reps: 1 },
 };
 export const FULL = {
   mode: 'full',
@@ -40,6 +43,7 @@ export const FULL = {
     sqlite: { requests: 1_000_000, keys: 100_000, budgetS: 300 },
     postgresql: { requests: 1_000_000, keys: 100_000, budgetS: 90 },
   },
+  limits: { quota: 10_000, requests: 30_000, l4Reps: 3 },
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--only B1,B3] [--db sqlite,postgresql]

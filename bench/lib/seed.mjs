@@ -65,10 +65,11 @@ export async function register(server, label) {
   return { email, accountId: data.account.id, master: data.apiKey, masterId: data.id };
 }
 
-export async function createKey(server, master, name) {
+/** A new key through POST /1.0/keys; `extra` joins the body (rateLimit, quota: limits). */
+export async function createKey(server, master, name, extra = {}) {
   const res = await request(server.port, 'POST', '/1.0/keys', {
     headers: { authorization: basicAuth(master) },
-    body: { name },
+    body: { name, ...extra },
   });
   if (res.status !== 200) throw new Error(`create key: ${res.status} ${res.text()}`);
   return res.json().key;
