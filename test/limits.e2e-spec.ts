@@ -166,11 +166,11 @@ describeEachDatabase('rate limits and quotas', (ctx) => {
   });
 
   it.each([
-    [{ rateLimit: { limit: 0, windowSeconds: 60 } }, 'rateLimit.limit must be at least 1'],
+    [{ rateLimit: { limit: 0, windowSeconds: 60 } }, 'rateLimit.limit: must be at least 1'],
     [{ rateLimit: { limit: 10 } }, 'windowSeconds'],
     [{ rateLimit: { limit: 10, windowSeconds: 100000 } }, 'at most 86400'],
     [{ rateLimit: 5 }, 'rateLimit'],
-    [{ quota: { requests: 10, period: 'week' } }, 'quota.period must be one of day, month, total'],
+    [{ quota: { requests: 10, period: 'week' } }, 'quota.period: must be one of day, month, total'],
     [{ quota: { period: 'day' } }, 'quota must set requests, volumeBytes or both'],
     [{ quota: { requests: 1.5, period: 'day' } }, 'whole number'],
     [{ quota: { requests: 10, period: 'day', extra: 1 } }, 'extra'],

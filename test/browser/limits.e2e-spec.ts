@@ -120,7 +120,7 @@ describeInBrowser('rate limits and quotas in the dashboard', (run) => {
     await form.getByRole('button', { name: 'Save' }).click();
     await form
       .getByRole('alert')
-      .getByText('rateLimit.windowSeconds must be at most 86400 (a day)')
+      .getByText('rateLimit.windowSeconds: must be at most 86400 (a day)')
       .waitFor();
 
     // A quota with neither requests nor volume: the API says what it needs.
@@ -221,7 +221,7 @@ describeInBrowser('rate limits and quotas in the dashboard', (run) => {
     await form.getByLabel('Rate limit', { exact: true }).check();
     await form.getByLabel('Requests per window', { exact: true }).fill('0');
     await form.getByRole('button', { name: 'Save' }).click();
-    await form.getByRole('alert').getByText('rateLimit.limit must be at least 1').waitFor();
+    await form.getByRole('alert').getByText('rateLimit.limit: must be at least 1').waitFor();
     await form.getByLabel('Requests per window', { exact: true }).fill('20');
     await form.getByLabel('Window (seconds)', { exact: true }).fill('3600');
     await form.getByRole('button', { name: 'Save' }).click();

@@ -13,37 +13,37 @@ export const MAX_QUOTA_VOLUME = 2 ** 50;
 
 export class RateLimitDto {
   /** @example 1000 */
-  @Max(MAX_RATE_LIMIT, { message: `rateLimit.limit must be at most ${MAX_RATE_LIMIT}` })
-  @Min(1, { message: 'rateLimit.limit must be at least 1' })
-  @IsInt({ message: 'rateLimit.limit must be a whole number of requests' })
+  @Max(MAX_RATE_LIMIT, { message: `must be at most ${MAX_RATE_LIMIT}` })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number of requests' })
   limit!: number;
 
   /** @example 60 */
   @Max(MAX_RATE_WINDOW_SECONDS, {
-    message: `rateLimit.windowSeconds must be at most ${MAX_RATE_WINDOW_SECONDS} (a day)`,
+    message: `must be at most ${MAX_RATE_WINDOW_SECONDS} (a day)`,
   })
-  @Min(1, { message: 'rateLimit.windowSeconds must be at least 1' })
-  @IsInt({ message: 'rateLimit.windowSeconds must be a whole number of seconds' })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number of seconds' })
   windowSeconds!: number;
 }
 
 export class QuotaDto {
   /** Requests per period. At least one of requests and volumeBytes. @example 1000000 */
   @IsOptionalNotNull()
-  @Max(MAX_QUOTA_REQUESTS, { message: `quota.requests must be at most ${MAX_QUOTA_REQUESTS}` })
-  @Min(1, { message: 'quota.requests must be at least 1' })
-  @IsInt({ message: 'quota.requests must be a whole number of requests' })
+  @Max(MAX_QUOTA_REQUESTS, { message: `must be at most ${MAX_QUOTA_REQUESTS}` })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number of requests' })
   requests?: number;
 
   /** Bytes of request bodies per period. @example 53687091200 */
   @IsOptionalNotNull()
-  @Max(MAX_QUOTA_VOLUME, { message: `quota.volumeBytes must be at most ${MAX_QUOTA_VOLUME}` })
-  @Min(1, { message: 'quota.volumeBytes must be at least 1' })
-  @IsInt({ message: 'quota.volumeBytes must be a whole number of bytes' })
+  @Max(MAX_QUOTA_VOLUME, { message: `must be at most ${MAX_QUOTA_VOLUME}` })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number of bytes' })
   volumeBytes?: number;
 
   @ApiProperty({ enum: QUOTA_PERIODS, description: 'day and month are UTC calendar ones.' })
-  @IsIn(QUOTA_PERIODS, { message: `quota.period must be one of ${QUOTA_PERIODS.join(', ')}` })
+  @IsIn(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` })
   period!: QuotaPeriod;
 }
 
