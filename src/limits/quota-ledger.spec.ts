@@ -98,6 +98,12 @@ describe(QuotaLedger.name, () => {
     expect(store.statements).toBe(asked);
     await ledger.take('k', quota, 0, DAY + EXHAUSTED_RECHECK_MS + 1);
     expect(store.statements).toBe(asked + 1);
+    // Still exhausted: the next recheck waits twice as long.
+    const later = DAY + EXHAUSTED_RECHECK_MS + 1;
+    await ledger.take('k', quota, 0, later + 2 * EXHAUSTED_RECHECK_MS - 1);
+    expect(store.statements).toBe(asked + 1);
+    await ledger.take('k', quota, 0, later + 2 * EXHAUSTED_RECHECK_MS);
+    expect(store.statements).toBe(asked + 2);
   });
 
   it('starts a new allowance at the period boundary (UTC midnight of a leap day)', async () => {

@@ -37,14 +37,21 @@ interface Lease {
   /** Likewise for a body of at least `volumeShortOf` bytes (a smaller one may still fit). */
   volumeShortUntilMs: number;
   volumeShortOf: number;
+  /** The wait before the next recheck of an exhausted allowance (doubles, see above). */
+  recheckMs: number;
   lastUseMs: number;
 }
 
 /** At most this many requests (bytes) per lease: what a crashed instance can strand. */
 export const MAX_REQUEST_SLICE = 1000;
 export const MAX_VOLUME_SLICE = 16 * 1024 * 1024;
-/** An exhausted allowance is asked again after this long: another instance may hand some back. */
+/**
+ * An exhausted allowance is asked again after this long (another instance may hand some back),
+ * doubling while it stays exhausted, up to EXHAUSTED_RECHECK_MAX_MS: a key refused all month
+ * costs a statement every half minute, not every second.
+ */
 export const EXHAUSTED_RECHECK_MS = 1000;
+export const EXHAUSTED_RECHECK_MAX_MS = 30_000;
 /** A lease unused this long goes back, so that the other instances can serve from it. */
 export const LEASE_IDLE_MS = 10_000;
 
@@ -130,6 +137,7 @@ export class QuotaLedger {
       exhaustedUntilMs: 0,
       volumeShortUntilMs: 0,
       volumeShortOf: Infinity,
+      recheckMs: EXHAUSTED_RECHECK_MS,
       lastUseMs: nowMs,
     };
     this.leases.set(keyId, fresh);
@@ -195,13 +203,17 @@ export class QuotaLedger {
     lease.volume += grant.volume;
     lease.takenRequests = grant.requestsTaken;
     lease.takenVolume = grant.volumeTaken;
-    if (wantsRequests && grant.requests === 0) {
-      lease.exhaustedUntilMs = lease.lastUseMs + EXHAUSTED_RECHECK_MS;
-    }
-    if (wantsVolume && grant.volume === 0) {
-      lease.volumeShortUntilMs = lease.lastUseMs + EXHAUSTED_RECHECK_MS;
+    const requestsOut = wantsRequests && grant.requests === 0;
+    const volumeOut = wantsVolume && grant.volume === 0;
+    if (requestsOut) lease.exhaustedUntilMs = lease.lastUseMs + lease.recheckMs;
+    if (volumeOut) {
+      lease.volumeShortUntilMs = lease.lastUseMs + lease.recheckMs;
       lease.volumeShortOf = volumeNeeded;
     } else if (wantsVolume) lease.volumeShortOf = Infinity;
+    lease.recheckMs =
+      requestsOut || volumeOut
+        ? Math.min(EXHAUSTED_RECHECK_MAX_MS, lease.recheckMs * 2)
+        : EXHAUSTED_RECHECK_MS;
   }
 
   private async release(lease: Lease): Promise<void> {

@@ -26,9 +26,13 @@ export class RateLimiters {
     const limit = shareOf(rate.limit, this.instances());
     const windowMs = rate.windowSeconds * 1000;
     let held = this.held.get(keyId);
-    if (held === undefined || held.limit !== limit || held.windowMs !== windowMs) {
+    if (held === undefined || held.windowMs !== windowMs) {
       held = { window: new SlidingWindow(limit, windowMs), limit, windowMs, lastMs: nowMs };
       this.held.set(keyId, held);
+    } else if (held.limit !== limit) {
+      // A new limit or share keeps the admissions already in the window.
+      held.window = held.window.resized(limit);
+      held.limit = limit;
     }
     held.lastMs = nowMs;
     return held.window.tryAdmit(nowMs);

@@ -77,3 +77,19 @@ describe('SlidingWindow', () => {
     expect(() => new SlidingWindow(1, 0)).toThrow(RangeError);
   });
 });
+
+describe('SlidingWindow.resized', () => {
+  it('keeps the admissions in the window when the limit changes', () => {
+    const window = new SlidingWindow(100, 1000);
+    for (let t = 0; t < 100; t++) expect(window.tryAdmit(t).admitted).toBe(true);
+    // Halved (a second instance joined): the window already holds more than the new limit.
+    const halved = window.resized(50);
+    expect(halved.tryAdmit(500).admitted).toBe(false);
+    // The newest 50 kept (t = 50..99) leave the window one by one.
+    expect(halved.tryAdmit(1050).admitted).toBe(true);
+    expect(halved.tryAdmit(1050).admitted).toBe(false);
+    const grown = halved.resized(200);
+    // In the window at 1051: t = 52..99, 1050 and 1051 itself.
+    expect(grown.tryAdmit(1051).remaining).toBe(200 - 50);
+  });
+});

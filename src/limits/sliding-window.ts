@@ -73,6 +73,20 @@ export class SlidingWindow {
     if (this.size > 0) this.size--;
   }
 
+  /**
+   * The same admissions under another limit: the newest `limit` of them are kept, so that a
+   * share that changes (an instance joins or leaves) does not forget the window's admissions.
+   */
+  resized(limit: number): SlidingWindow {
+    const next = new SlidingWindow(limit, this.windowMs);
+    const kept = Math.min(this.size, limit);
+    for (let i = this.size - kept; i < this.size; i++) {
+      next.times[next.size++] = this.times[(this.head + i) % this.limit];
+    }
+    next.lastMs = this.lastMs;
+    return next;
+  }
+
   private newest(): number {
     return this.times[(this.head + this.size - 1) % this.limit];
   }
