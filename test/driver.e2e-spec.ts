@@ -171,6 +171,28 @@ for (const provider of providers()) {
       });
     }
 
+    if (provider === 'sqlite') {
+      it('waits for the lock in a writing statement that returns rows, too (quota leases)', async () => {
+        const other = new Database((t.config.database as { file: string }).file);
+        try {
+          other.prepare('BEGIN IMMEDIATE').run();
+          let ticks = 0;
+          const ticker = setInterval(() => ticks++, 5);
+          const writing = driver.writeRows(
+            'UPDATE api_keys SET name = ? WHERE id = ? RETURNING name',
+            ['returned', owner.masterKeyId],
+          );
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          other.prepare('COMMIT').run();
+          expect(await writing).toEqual([['returned']]);
+          clearInterval(ticker);
+          expect(ticks).toBeGreaterThanOrEqual(5);
+        } finally {
+          other.close();
+        }
+      });
+    }
+
     it('rejects a bad statement instead of throwing synchronously', async () => {
       // The driver's error may come from another realm than Jest's: match its message.
       await expect(driver.rows('SELECT nope FROM api_keys', [])).rejects.toMatchObject({

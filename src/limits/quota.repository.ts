@@ -92,7 +92,7 @@ export class QuotaRepository {
     const firstVolume =
       ask.volumeLimit >= ask.volumeNeeded ? Math.max(0, Math.min(ask.volume, ask.volumeLimit)) : 0;
     const volumeCase = [b(ask.volumeLimit), b(ask.volumeNeeded), b(ask.volume), b(ask.volumeLimit)];
-    const [row] = await this.driver.rows(LEASE_SQL[this.dialect], [
+    const [row] = await this.driver.writeRows(LEASE_SQL[this.dialect], [
       ask.keyId,
       b(ask.periodStart),
       b(firstRequests),

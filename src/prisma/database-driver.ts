@@ -24,6 +24,10 @@ export class DatabaseDriver implements Driver {
     return this.opened().rows(sql, params);
   }
 
+  writeRows(sql: string, params: readonly unknown[]): Promise<unknown[][]> {
+    return this.opened().writeRows(sql, params);
+  }
+
   transaction(steps: readonly WriteStep[]): Promise<void> {
     return this.opened().transaction(steps);
   }

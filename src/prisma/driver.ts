@@ -17,6 +17,11 @@ import { isSqliteBusy, sqliteDatabase } from './sqlite-driver';
 export interface Driver {
   rows(sql: string, params: readonly unknown[]): Promise<unknown[][]>;
   /**
+   * One writing statement that returns rows (`… RETURNING`). On SQLite it takes the write
+   * lock as transaction() does, without a busy wait that would block the event loop.
+   */
+  writeRows(sql: string, params: readonly unknown[]): Promise<unknown[][]>;
+  /**
    * Runs each step's SQL once per parameter list, in order, in one transaction: all of it
    * commits or none. On SQLite the whole transaction runs synchronously, so nothing else on
    * the event loop sees it half done.
@@ -94,12 +99,24 @@ export class SqliteDriver implements Driver {
   }
 
   async transaction(steps: readonly WriteStep[]): Promise<void> {
+    await this.withoutBusyWait(() => this.runAll(steps));
+  }
+
+  writeRows(sql: string, params: readonly unknown[]): Promise<unknown[][]> {
+    this.count();
+    return this.withoutBusyWait(() => this.prepared(sql, true).all(...params) as unknown[][]);
+  }
+
+  /**
+   * Runs a write with no busy wait (which would block the event loop, and with it the Prisma
+   * transaction that may hold the lock), retrying every few ms for up to SQLITE_LOCK_WAIT_MS.
+   */
+  private async withoutBusyWait<T>(write: () => T): Promise<T> {
     const deadline = performance.now() + SQLITE_LOCK_WAIT_MS;
     for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
       this.db.pragma('busy_timeout = 0');
       try {
-        this.runAll(steps);
-        return;
+        return write();
       } catch (error) {
         if (!isSqliteBusy(error) || performance.now() + wait > deadline) throw error;
       } finally {
@@ -143,6 +160,11 @@ export class PostgresDriver implements Driver {
       rowMode: 'array',
     });
     return result.rows;
+  }
+
+  /** A row lock waits in the server, not in this process: the same as rows(). */
+  writeRows(sql: string, params: readonly unknown[]): Promise<unknown[][]> {
+    return this.rows(sql, params);
   }
 
   /**
