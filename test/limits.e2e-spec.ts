@@ -170,6 +170,8 @@ describeEachDatabase('rate limits and quotas', (ctx) => {
     [{ rateLimit: { limit: 10 } }, 'windowSeconds'],
     [{ rateLimit: { limit: 10, windowSeconds: 100000 } }, 'at most 86400'],
     [{ rateLimit: 5 }, 'rateLimit'],
+    [{ rateLimit: [{ limit: 5, windowSeconds: 60 }] }, 'rateLimit must be an object'],
+    [{ quota: [] }, 'quota must be an object'],
     [{ quota: { requests: 10, period: 'week' } }, 'quota.period: must be one of day, month, total'],
     [{ quota: { period: 'day' } }, 'quota must set requests, volumeBytes or both'],
     [{ quota: { requests: 1.5, period: 'day' } }, 'whole number'],

@@ -48,7 +48,7 @@ export class LimitsEnforcer implements OnModuleInit {
 
   constructor(
     quotas: QuotaRepository,
-    peers: PeerInstances,
+    private readonly peers: PeerInstances,
     private readonly meter: UsageMeter,
     prisma: PrismaService,
   ) {
@@ -79,12 +79,12 @@ export class LimitsEnforcer implements OnModuleInit {
       return this.refuse(keyId, nowMs, {
         refused: 'RATE_LIMITED',
         retryAfterSeconds: Math.max(1, secondsUntil(rate.retryAfterMs)),
-        closest: rateState(limits, rate),
+        closest: rateState(limits, rate, this.peers.count),
         rate,
         quota: null,
       });
     }
-    if (!limits.quota) return verdict(limits, rate, null, nowMs);
+    if (!limits.quota) return verdict(limits, rate, null, nowMs, this.peers.count);
     const quota = this.ledger.take(keyId, limits.quota, volume, nowMs);
     return quota instanceof Promise
       ? quota.then(
@@ -118,7 +118,7 @@ export class LimitsEnforcer implements OnModuleInit {
     quota: QuotaDecision,
     nowMs: number,
   ): LimitVerdict {
-    if (quota.admitted) return verdict(limits, rate, quota, nowMs);
+    if (quota.admitted) return verdict(limits, rate, quota, nowMs, this.peers.count);
     if (rate) this.rates.unadmit(keyId);
     return this.refuse(keyId, nowMs, {
       refused: 'USAGE_EXCEEDED',
@@ -158,9 +158,10 @@ function verdict(
   rate: WindowDecision | null,
   quota: QuotaDecision | null,
   nowMs: number,
+  instances: number,
 ): LimitVerdict {
   const states = quota ? quotaStates(limits, quota, nowMs) : [];
-  if (rate) states.push(rateState(limits, rate));
+  if (rate) states.push(rateState(limits, rate, instances));
   return {
     refused: null,
     retryAfterSeconds: null,
@@ -170,13 +171,17 @@ function verdict(
   };
 }
 
-function rateState(limits: KeyLimits, rate: WindowDecision): LimitState {
+/**
+ * The rate limit's state as a client sees it: the whole limit, and what is left of this
+ * instance's share scaled by the instances sharing it (what a client spread over them has).
+ */
+function rateState(limits: KeyLimits, rate: WindowDecision, instances: number): LimitState {
   const { limit, windowSeconds } = limits.rateLimit!;
   return {
     policy: 'rate',
     unit: 'requests',
     limit,
-    remaining: Math.min(limit, rate.remaining),
+    remaining: Math.min(limit, rate.remaining * instances),
     resetSeconds: secondsUntil(rate.resetMs),
     windowSeconds,
   };

@@ -39,6 +39,8 @@ interface Lease {
   volumeShortOf: number;
   /** The wait before the next recheck of an exhausted allowance (doubles, see above). */
   recheckMs: number;
+  /** Whether the counters were read yet: until then what is left is not known. */
+  leased: boolean;
   lastUseMs: number;
 }
 
@@ -72,6 +74,8 @@ export function sliceOf(limit: number, cap: number): number {
  */
 export class QuotaLedger {
   private readonly leases = new Map<string, Lease>();
+  /** Hand-backs on their way to the database (shutdown waits for them). */
+  private readonly returning = new Set<Promise<void>>();
 
   constructor(private readonly store: QuotaStore) {}
 
@@ -102,9 +106,15 @@ export class QuotaLedger {
   async handBackIdle(nowMs: number, all = false): Promise<void> {
     const returns: Promise<void>[] = [];
     for (const lease of this.leases.values()) {
-      if (lease.extending) continue;
+      if (lease.extending) {
+        // On stop, a slice still being leased goes back once it has arrived.
+        if (all) returns.push(lease.extending.then(() => this.release(lease)));
+        continue;
+      }
       if (all || nowMs - lease.lastUseMs >= LEASE_IDLE_MS) returns.push(this.release(lease));
     }
+    // With `all` (shutdown), also the hand-backs started earlier and still on their way.
+    if (all) returns.push(...this.returning);
     await Promise.allSettled(returns);
   }
 
@@ -122,8 +132,8 @@ export class QuotaLedger {
     const lease = this.leases.get(keyId);
     if (lease && sameQuota(lease.quota, quota) && lease.periodStart === period.startMs)
       return lease;
-    // A past period's slice is worth nothing now; a changed quota's goes back first.
-    if (lease && lease.periodStart === period.startMs) void this.release(lease);
+    // A changed quota's slice goes back first (a past period's too: its counters stay right).
+    if (lease) void this.release(lease);
     const fresh: Lease = {
       keyId,
       quota,
@@ -138,6 +148,7 @@ export class QuotaLedger {
       volumeShortUntilMs: 0,
       volumeShortOf: Infinity,
       recheckMs: EXHAUSTED_RECHECK_MS,
+      leased: false,
       lastUseMs: nowMs,
     };
     this.leases.set(keyId, fresh);
@@ -152,7 +163,9 @@ export class QuotaLedger {
     lease.lastUseMs = nowMs;
     const needsVolume = lease.quota.volumeBytes !== null ? volume : 0;
     const fits =
-      (lease.quota.requests === null || lease.requests >= 1) && lease.volume >= needsVolume;
+      lease.leased &&
+      (lease.quota.requests === null || lease.requests >= 1) &&
+      lease.volume >= needsVolume;
     if (fits) {
       if (lease.quota.requests !== null) lease.requests--;
       lease.volume -= needsVolume;
@@ -162,13 +175,16 @@ export class QuotaLedger {
     lease.extending ??= this.extend(lease, needsVolume).finally(() => {
       lease.extending = null;
     });
-    return lease.extending.then(() =>
+    return lease.extending.then(() => {
+      // The quota changed meanwhile: the request is judged under the new one.
+      const current = this.leases.get(lease.keyId);
+      if (current !== undefined && current !== lease) return this.takeFrom(current, volume, nowMs);
       // Refused after an extension that got nothing; otherwise try again (the extension may
       // have been shared with other requests that used it up).
-      this.exhausted(lease, needsVolume, nowMs)
+      return this.exhausted(lease, needsVolume, nowMs)
         ? this.decision(lease, false)
-        : this.takeFrom(lease, volume, nowMs),
-    );
+        : this.takeFrom(lease, volume, nowMs);
+    });
   }
 
   /** Whether a request that does not fit the lease was shown recently not to fit the period. */
@@ -199,6 +215,7 @@ export class QuotaLedger {
       volumeLimit,
       volumeNeeded: wantsVolume ? volumeNeeded - lease.volume : 0,
     });
+    lease.leased = true;
     lease.requests += grant.requests;
     lease.volume += grant.volume;
     lease.takenRequests = grant.requestsTaken;
@@ -210,6 +227,8 @@ export class QuotaLedger {
       lease.volumeShortUntilMs = lease.lastUseMs + lease.recheckMs;
       lease.volumeShortOf = volumeNeeded;
     } else if (wantsVolume) lease.volumeShortOf = Infinity;
+    // Replaced while this lease was asked for (its quota changed): what it got goes back.
+    if (this.leases.get(lease.keyId) !== lease) queueMicrotask(() => void this.release(lease));
     lease.recheckMs =
       requestsOut || volumeOut
         ? Math.min(EXHAUSTED_RECHECK_MAX_MS, lease.recheckMs * 2)
@@ -221,8 +240,13 @@ export class QuotaLedger {
     const { requests, volume } = lease;
     lease.requests = 0;
     lease.volume = 0;
-    if (requests > 0 || volume > 0) {
-      await this.store.handBack(lease.keyId, lease.periodStart, requests, volume);
+    if (requests === 0 && volume === 0) return;
+    const returned = this.store.handBack(lease.keyId, lease.periodStart, requests, volume);
+    this.returning.add(returned);
+    try {
+      await returned;
+    } finally {
+      this.returning.delete(returned);
     }
   }
 

@@ -15,13 +15,18 @@ export interface WindowDecision {
  * boundary) nor GCRA (which paces after a burst and so admits up to 2 × limit - 1 in some window
  * of that length). It keeps the times of the last `limit` admissions in a ring: a request is
  * admitted when fewer than `limit` of them are younger than `windowMs`, that is when the oldest
- * kept admission has left the window. Memory: 8 bytes per unit of the limit, per limited key.
+ * kept admission has left the window. Memory: 8 bytes per admission kept (at most the limit),
+ * per limited key in use.
  *
  * Time only moves forward here: an instant earlier than the last one seen (the wall clock set
  * back) counts as that last one, so a clock change can neither free nor hold back admissions.
  */
+/** Admissions a new window has room for before its ring first grows. */
+const INITIAL_RING = 16;
+
 export class SlidingWindow {
-  private readonly times: Float64Array;
+  /** A ring of the kept admissions, grown (doubled) up to `limit` as they arrive. */
+  private times: Float64Array;
   /** Index of the oldest kept admission. */
   private head = 0;
   private size = 0;
@@ -33,7 +38,7 @@ export class SlidingWindow {
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be at least 1');
     if (!(windowMs > 0)) throw new RangeError('windowMs must be positive');
-    this.times = new Float64Array(limit);
+    this.times = new Float64Array(Math.min(limit, INITIAL_RING));
   }
 
   /** Admits a request at `nowMs` if the window allows it, and records it if so. */
@@ -50,10 +55,11 @@ export class SlidingWindow {
           resetMs: this.newest() + this.windowMs - now,
         };
       }
-      this.head = (this.head + 1) % this.limit;
+      this.head = (this.head + 1) % this.times.length;
       this.size--;
     }
-    this.times[(this.head + this.size) % this.limit] = now;
+    if (this.size === this.times.length) this.grow();
+    this.times[(this.head + this.size) % this.times.length] = now;
     this.size++;
     const inWindow = this.countSince(now - this.windowMs);
     const remaining = this.limit - inWindow;
@@ -81,14 +87,29 @@ export class SlidingWindow {
     const next = new SlidingWindow(limit, this.windowMs);
     const kept = Math.min(this.size, limit);
     for (let i = this.size - kept; i < this.size; i++) {
-      next.times[next.size++] = this.times[(this.head + i) % this.limit];
+      next.record(this.times[(this.head + i) % this.times.length]);
     }
     next.lastMs = this.lastMs;
     return next;
   }
 
+  /** Appends an admission (the ring has room: at most `limit` are ever kept). */
+  private record(atMs: number): void {
+    if (this.size === this.times.length) this.grow();
+    this.times[(this.head + this.size) % this.times.length] = atMs;
+    this.size++;
+  }
+
+  /** Doubles the ring, up to `limit`, keeping the admissions in time order from index 0. */
+  private grow(): void {
+    const grown = new Float64Array(Math.min(this.limit, this.times.length * 2));
+    for (let i = 0; i < this.size; i++) grown[i] = this.times[(this.head + i) % this.times.length];
+    this.times = grown;
+    this.head = 0;
+  }
+
   private newest(): number {
-    return this.times[(this.head + this.size - 1) % this.limit];
+    return this.times[(this.head + this.size - 1) % this.times.length];
   }
 
   /** The kept admissions later than `afterMs` (the ring is in time order: binary search). */
@@ -97,13 +118,15 @@ export class SlidingWindow {
     let hi = this.size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.times[(this.head + mid) % this.limit] > afterMs) hi = mid;
+      if (this.times[(this.head + mid) % this.times.length] > afterMs) hi = mid;
       else lo = mid + 1;
     }
     return this.size - lo;
   }
 
   private oldestInWindow(now: number): number {
-    return this.times[(this.head + this.size - this.countSince(now - this.windowMs)) % this.limit];
+    return this.times[
+      (this.head + this.size - this.countSince(now - this.windowMs)) % this.times.length
+    ];
   }
 }

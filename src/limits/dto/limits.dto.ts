@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 import { IsOptionalNotNull } from '../../common/dto/optional';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../periods';
 
@@ -53,6 +53,8 @@ export const IsRateLimit = () =>
     ApiPropertyOptional({ type: RateLimitDto, nullable: true }),
     IsOptional(),
     ValidateNested(),
+    // Decorators run bottom-up: an array (whose elements ValidateNested would check) is refused.
+    IsObject({ message: 'rateLimit must be an object, or null to remove it' }),
     Type(() => RateLimitDto),
   );
 
@@ -61,6 +63,8 @@ export const IsQuota = () =>
     ApiPropertyOptional({ type: QuotaDto, nullable: true }),
     IsOptional(),
     ValidateNested(),
+    // Decorators run bottom-up: an array (whose elements ValidateNested would check) is refused.
+    IsObject({ message: 'quota must be an object, or null to remove it' }),
     Type(() => QuotaDto),
   );
 
