@@ -267,3 +267,9 @@ export class DirectDb {
     return out;
   }
 }
+
+/** A scenario's `skip` for those that need several instances on one database. */
+export const postgresqlOnly = (ctx) =>
+  ctx.kind === 'postgresql'
+    ? null
+    : 'PostgreSQL only: instances share a database there, SQLite has one instance per file';

@@ -1,6 +1,6 @@
 // B8x: a key deactivated on one instance is refused by another sharing its PostgreSQL database
 // within a second (KeyChangeChannel: LISTEN/NOTIFY). See docs/benchmarks.md.
-import { PgTarget } from '../lib/db.mjs';
+import { PgTarget, postgresqlOnly } from '../lib/db.mjs';
 import { createKey, register } from '../lib/seed.mjs';
 import { basicAuth, median, nowMs, request, round, sleep } from '../lib/util.mjs';
 
@@ -104,9 +104,6 @@ export default {
   },
   // Two instances and a database of its own, after the shared instance has been stopped.
   standalone: true,
-  skip: (ctx) =>
-    ctx.kind === 'postgresql'
-      ? null
-      : 'PostgreSQL only: instances share a database there, SQLite has one instance per file',
+  skip: postgresqlOnly,
   run,
 };

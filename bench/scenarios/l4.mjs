@@ -1,7 +1,7 @@
 // L4: a rate limit shared by two instances on one PostgreSQL database admits what it says over
 // a paced load. See docs/benchmarks.md.
 import { createRequire } from 'node:module';
-import { PgTarget } from '../lib/db.mjs';
+import { PgTarget, postgresqlOnly } from '../lib/db.mjs';
 import { createKey, register } from '../lib/seed.mjs';
 import { basicAuth, median, request, round, sleep } from '../lib/util.mjs';
 
@@ -147,9 +147,6 @@ export default {
   title: 'rate limit shared by two instances',
   targets: { ratelimit_admitted_error_pct: { op: '<=', value: 1 } },
   standalone: true,
-  skip: (ctx) =>
-    ctx.kind === 'postgresql'
-      ? null
-      : 'PostgreSQL only: instances share a database there, SQLite has one instance per file',
+  skip: postgresqlOnly,
   run,
 };

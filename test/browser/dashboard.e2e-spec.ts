@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { PrismaService } from '../../src/prisma/prisma.service';
-import { describeInBrowser } from '../helpers/browser';
+import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
 import { injectUsage, KEY_SHAPE } from '../helpers/optidash-fixtures';
 
 const DAY = 86_400_000;
@@ -304,23 +304,11 @@ describeInBrowser('the dashboard in Chromium', (run) => {
 
   it('fits a phone-sized screen', async () => {
     const { browser, baseUrl } = run();
-    const phone = await browser.newContext({
-      baseURL: baseUrl,
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    phone.setDefaultTimeout(10_000);
+    const phone = await phoneContext(browser, baseUrl, { deviceScaleFactor: 2 });
     try {
       const small = await phone.newPage();
       watch(small, baseUrl, seen);
-      await small.goto('/');
-      await small.getByLabel('Email', { exact: true }).fill(email);
-      await small.getByLabel('Password', { exact: true }).fill(password);
-      await small.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(small, email, password);
       await row(small, 'iPhone app').waitFor();
       const overflow = () => small.evaluate<number>(HORIZONTAL_OVERFLOW);
       expect(await overflow()).toBeLessThanOrEqual(0);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { describeInBrowser } from '../helpers/browser';
+import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
 import { account, basic, TestAccount } from '../helpers/factory';
 import { createKey, KEY_SHAPE } from '../helpers/optidash-fixtures';
 
@@ -67,10 +67,7 @@ describeInBrowser('key expiry, rolling and the activity log in the dashboard', (
         problems.push(message.text());
       }
     });
-    await page.goto('/');
-    await page.getByLabel('Email', { exact: true }).fill(owner.email);
-    await page.getByLabel('Password', { exact: true }).fill(owner.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, owner.email, owner.password);
     await row(page, 'master').waitFor();
   });
 
@@ -355,21 +352,10 @@ describeInBrowser('key expiry, rolling and the activity log in the dashboard', (
 
   it('fits a phone-sized screen, expiries and activity included', async () => {
     const { browser, baseUrl } = run();
-    const phone = await browser.newContext({
-      baseURL: baseUrl,
-      viewport: { width: 390, height: 844 },
-      isMobile: true,
-      hasTouch: true,
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    phone.setDefaultTimeout(10_000);
+    const phone = await phoneContext(browser, baseUrl);
     try {
       const small = await phone.newPage();
-      await small.goto('/');
-      await small.getByLabel('Email', { exact: true }).fill(owner.email);
-      await small.getByLabel('Password', { exact: true }).fill(owner.password);
-      await small.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(small, owner.email, owner.password);
       await row(small, 'partner').nth(2).waitFor();
       expect(await small.evaluate<number>(HORIZONTAL_OVERFLOW)).toBeLessThanOrEqual(0);
       await small.getByRole('link', { name: 'Activity' }).tap();

@@ -1,6 +1,6 @@
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { UsageMeter } from '../../src/usage/usage-meter.service';
-import { describeInBrowser } from '../helpers/browser';
+import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
 import { account, basic, TestAccount } from '../helpers/factory';
 import { createKey, CreatedKey } from '../helpers/optidash-fixtures';
 
@@ -55,10 +55,7 @@ describeInBrowser('rate limits and quotas in the dashboard', (run) => {
         problems.push(message.text());
       }
     });
-    await page.goto('/');
-    await page.getByLabel('Email', { exact: true }).fill(owner.email);
-    await page.getByLabel('Password', { exact: true }).fill(owner.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, owner.email, owner.password);
     await limitsCell(page, metered.id).waitFor();
   });
 
@@ -294,21 +291,10 @@ describeInBrowser('rate limits and quotas in the dashboard', (run) => {
         quota: { requests: 1_000_000_000, volumeBytes: 2 ** 50, period: 'month' },
       })
       .expect(200);
-    const phone = await browser.newContext({
-      baseURL: baseUrl,
-      viewport: { width: 390, height: 844 },
-      isMobile: true,
-      hasTouch: true,
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    phone.setDefaultTimeout(10_000);
+    const phone = await phoneContext(browser, baseUrl);
     try {
       const small = await phone.newPage();
-      await small.goto('/');
-      await small.getByLabel('Email', { exact: true }).fill(owner.email);
-      await small.getByLabel('Password', { exact: true }).fill(owner.password);
-      await small.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(small, owner.email, owner.password);
       await limitsCell(small, metered.id).locator('.quota-bar').waitFor();
       expect(await small.evaluate<number>(HORIZONTAL_OVERFLOW)).toBeLessThanOrEqual(0);
     } finally {

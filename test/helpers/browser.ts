@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, type StartOptions, type TestApp } from './app';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright's own download is unreachable. */
@@ -98,4 +98,31 @@ export function describeInBrowser(
       return current;
     });
   });
+}
+
+/** A phone-sized, touch, UTC, English browser context (390 × 844), 10 s per step. */
+export async function phoneContext(
+  browser: Browser,
+  baseUrl: string,
+  options: { deviceScaleFactor?: number } = {},
+): Promise<BrowserContext> {
+  const phone = await browser.newContext({
+    baseURL: baseUrl,
+    viewport: { width: 390, height: 844 },
+    ...options,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
+  phone.setDefaultTimeout(10_000);
+  return phone;
+}
+
+/** Opens the dashboard on `page` and signs in with the account's email and password. */
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
