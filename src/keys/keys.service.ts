@@ -16,13 +16,8 @@ import type { AuditAction, AuditChanges } from '../audit/audit-actions';
 import { auditEntry, type NewAuditEntry } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
 import { LimitsEnforcer } from '../limits/limits-enforcer';
-import {
-  type LimitInput,
-  limitChanges,
-  limitFields,
-  LimitsError,
-  type LimitSet,
-} from '../limits/limits';
+import { requestedLimits } from '../limits/dto/limits.dto';
+import { changedLimits, type LimitInput, limitFields, type LimitSet } from '../limits/limits';
 import { LimitsReader, type LimitsView } from '../limits/limits-reader';
 import { AccountTurns } from './account-turns';
 import { ExpiryError, parseExpiry, rollExpiries } from './expiry';
@@ -100,7 +95,7 @@ export class KeysService {
   ): Promise<{ key: string; stored: StoredKey }> {
     // Read before waiting for a turn: "in the future" means when the request came.
     const expiry = expiresAt === undefined ? null : expiryOf(expiresAt);
-    const set = limitsOf(limits);
+    const set = requestedLimits(limits);
     return this.turns.run(actor.accountId, async () => {
       await this.ensureRoom(actor.accountId);
       await this.ensureNameFree(actor.accountId, name);
@@ -148,7 +143,7 @@ export class KeysService {
    */
   async update(actor: Actor, ref: string, changes: KeyChanges): Promise<StoredKey> {
     const expiresAt = changes.expiresAt === undefined ? undefined : expiryOf(changes.expiresAt);
-    const limits = limitsOf(changes);
+    const limits = requestedLimits(changes);
     const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster && changes.isActive === false) {
       throw new BadRequestException('the master key cannot be deactivated');
@@ -373,16 +368,6 @@ function expiryOf(value: string | null): Date | null {
   }
 }
 
-/** The limits a body sends, or the 400 that says what to fix. */
-function limitsOf(input: LimitInput): Partial<LimitSet> {
-  try {
-    return limitChanges(input);
-  } catch (error) {
-    if (error instanceof LimitsError) throw new BadRequestException(error.message);
-    throw error;
-  }
-}
-
 /** The key's own limits as they were before a change (its own, not the account's). */
 function ownLimits(key: StoredKey): LimitSet {
   const limits = key.limits;
@@ -399,15 +384,8 @@ function limitEntries(
   name: string,
   changes: Partial<LimitSet>,
 ): NewAuditEntry[] {
-  const before = ownLimits(key);
-  const changed: AuditChanges = {};
-  for (const field of ['rateLimit', 'quota'] as const) {
-    const after = changes[field];
-    if (after !== undefined && JSON.stringify(after) !== JSON.stringify(before[field])) {
-      changed[field] = { before: before[field], after };
-    }
-  }
-  if (Object.keys(changed).length === 0) return [];
+  const changed = changedLimits(ownLimits(key), changes);
+  if (changed === null) return [];
   return [auditEntry(actor, 'key.limits_changed', { keyId: key.id, keyName: name }, changed)];
 }
 

@@ -1,15 +1,14 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { KeyCache } from '../access/key-cache.service';
 import type { Actor } from '../audit/actor';
-import type { AuditChanges } from '../audit/audit-actions';
 import { AuditService } from '../audit/audit.service';
 import { PrismaService } from '../prisma/prisma.service';
+import { requestedLimits } from './dto/limits.dto';
 import {
+  changedLimits,
   LIMIT_SELECT,
-  limitChanges,
   limitFields,
   type LimitInput,
-  LimitsError,
   type LimitSet,
   limitSetOfRow,
 } from './limits';
@@ -50,13 +49,7 @@ export class AccountLimitsService {
   }
 
   async set(actor: Actor, input: LimitInput): Promise<AccountLimits> {
-    let changes: Partial<LimitSet>;
-    try {
-      changes = limitChanges(input);
-    } catch (error) {
-      if (error instanceof LimitsError) throw new BadRequestException(error.message);
-      throw error;
-    }
+    const changes = requestedLimits(input);
     const before = await this.read(actor.accountId);
     const row = await this.prisma.db.account.update({
       where: { id: actor.accountId },
@@ -65,15 +58,8 @@ export class AccountLimitsService {
     });
     const after = limitSetOfRow(row);
     this.cache.evictAccount(actor.accountId);
-    const changed: AuditChanges = {};
-    for (const field of ['rateLimit', 'quota'] as const) {
-      if (JSON.stringify(before[field]) !== JSON.stringify(after[field])) {
-        changed[field] = { before: before[field], after: after[field] };
-      }
-    }
-    if (Object.keys(changed).length > 0) {
-      await this.audit.record(actor, 'account.limits_changed', null, changed);
-    }
+    const changed = changedLimits(before, after);
+    if (changed) await this.audit.record(actor, 'account.limits_changed', null, changed);
     return shown(after);
   }
 

@@ -1,4 +1,11 @@
-import { keyLimits, limitChanges, LimitsError, NO_LIMITS, sameLimits } from './limits';
+import {
+  changedLimits,
+  keyLimits,
+  limitChanges,
+  LimitsError,
+  NO_LIMITS,
+  sameLimits,
+} from './limits';
 
 const rate = { limit: 10, windowSeconds: 60 };
 const quota = { requests: 100, volumeBytes: null, period: 'day' as const };
@@ -40,5 +47,17 @@ describe(limitChanges.name, () => {
 
   it('refuses a quota that limits nothing', () => {
     expect(() => limitChanges({ quota: { period: 'day' } })).toThrow(LimitsError);
+  });
+});
+
+describe(changedLimits.name, () => {
+  it('names only the fields sent that differ, with their values before and after', () => {
+    const before = { rateLimit: rate, quota: null };
+    expect(changedLimits(before, { rateLimit: { ...rate } })).toBeNull();
+    expect(changedLimits(before, {})).toBeNull();
+    expect(changedLimits(before, { rateLimit: null, quota })).toEqual({
+      rateLimit: { before: rate, after: null },
+      quota: { before: null, after: quota },
+    });
   });
 });

@@ -189,3 +189,21 @@ export function limitChanges(input: LimitInput): Partial<LimitSet> {
   }
   return changes;
 }
+
+/**
+ * The limits that a change alters, `{field: {before, after}}` for the audit log; null when
+ * none does. `after` holds only the fields sent (an absent one is unchanged).
+ */
+export function changedLimits(
+  before: LimitSet,
+  after: Partial<LimitSet>,
+): Record<string, { before: unknown; after: unknown }> | null {
+  const changed: Record<string, { before: unknown; after: unknown }> = {};
+  for (const field of ['rateLimit', 'quota'] as const) {
+    const now = after[field];
+    if (now !== undefined && JSON.stringify(now) !== JSON.stringify(before[field])) {
+      changed[field] = { before: before[field], after: now };
+    }
+  }
+  return Object.keys(changed).length > 0 ? changed : null;
+}

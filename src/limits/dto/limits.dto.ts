@@ -1,8 +1,9 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, BadRequestException } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 import { IsOptionalNotNull } from '../../common/dto/optional';
+import { type LimitInput, limitChanges, LimitsError, type LimitSet } from '../limits';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../periods';
 
 /** Bounds of a limit: the ring of an exact window holds 8 bytes per unit of its limit. */
@@ -82,4 +83,14 @@ export class AccountLimitsResponseDto {
   rateLimit!: RateLimitDto | null;
   @ApiProperty({ type: QuotaDto, nullable: true })
   quota!: QuotaDto | null;
+}
+
+/** The limits a body sends, or the 400 that says what to fix (a quota that limits nothing). */
+export function requestedLimits(input: LimitInput): Partial<LimitSet> {
+  try {
+    return limitChanges(input);
+  } catch (error) {
+    if (error instanceof LimitsError) throw new BadRequestException(error.message);
+    throw error;
+  }
 }
