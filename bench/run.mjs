@@ -138,7 +138,20 @@ async function runDatabase(kind, extras) {
       ? new SqliteTarget(runRoot, 'main')
       : await new PgTarget(opts['pg-url'], 'main').create();
   const S = newServer({ name: `${kind}-main`, target });
-  const ctx = { kind, target, S, P, opts, extras, keys, runRoot, server: newServer, release };
+  const ctx = {
+    kind,
+    target,
+    S,
+    P,
+    opts,
+    extras,
+    keys,
+    runRoot,
+    logDir,
+    pin: PIN,
+    server: newServer,
+    release,
+  };
   const skipReason = (id) => SCENARIO_OF.get(id)?.skip?.(ctx, id) || null;
   ctx.want = (id) => want(id) && !skipReason(id);
   for (const id of SCENARIO_OF.keys()) {

@@ -3,6 +3,7 @@
 // `uses`). start(ctx) returns the handle put at ctx[name], or undefined when the instance is
 // not available (then ctx[name] stays unset and the scenarios go without it).
 import { SqliteTarget } from './db.mjs';
+import { startGateway, startPlainProxy, startUpstream } from './gateway.mjs';
 import { createKey, register } from './seed.mjs';
 
 export const INSTANCES = {
@@ -47,5 +48,33 @@ export const INSTANCES = {
       }
     },
     stop: (ctx, n24) => ctx.release(n24.server),
+  },
+
+  /**
+   * The gateway scenarios' processes: the upstream (lib/upstream-server.mjs), the plain
+   * proxies in front of it (lib/plain-proxy.mjs: node:http as the gateway builds it, undici,
+   * and a leaner node:http) and a keymeter on S's database with its gateway in front of the
+   * upstream: { upstream, node, undici, lean, server }.
+   * When keymeter's gateway does not start (a build without it), `server` is unset and
+   * `error` says why, so that the scenarios fail and the run goes on.
+   */
+  gateway: {
+    async start(ctx) {
+      const upstream = await startUpstream(ctx);
+      const node = await startPlainProxy(ctx, 'node', upstream);
+      const undici = await startPlainProxy(ctx, 'undici', upstream);
+      const lean = await startPlainProxy(ctx, 'node-lean', upstream);
+      const handle = { upstream, node, undici, lean };
+      try {
+        handle.server = await startGateway(ctx, upstream);
+      } catch (error) {
+        handle.error = error;
+      }
+      return handle;
+    },
+    async stop(ctx, g) {
+      if (g.server) await ctx.release(g.server);
+      await Promise.all([g.node.stop(), g.undici.stop(), g.lean.stop(), g.upstream.stop()]);
+    },
   },
 };

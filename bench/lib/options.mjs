@@ -23,6 +23,17 @@ export const QUICK = {
   // L2/L3 (a quota of `quota`, `requests` sent) and L4 (`reps` paced runs): the same sizes in
   // both modes, the targets are exact counts.
   limits: { quota: 10_000, requests: 30_000, l4Reps: 1 },
+  // G1-G5: G3's paced runs (s each), G4's transfer each way (1 GiB in both modes: the target is
+  // on it), G5's requests over `keys` fresh keys with bodies up to maxBody and answers up to
+  // maxOut bytes.
+  gateway: {
+    pacedS: 3,
+    streamBytes: 2 ** 30,
+    requests: 30_000,
+    keys: 1_000,
+    maxBody: 4096,
+    maxOut: 16_384,
+  },
 };
 export const FULL = {
   mode: 'full',
@@ -44,9 +55,17 @@ export const FULL = {
     postgresql: { requests: 1_000_000, keys: 100_000, budgetS: 90 },
   },
   limits: { quota: 10_000, requests: 30_000, l4Reps: 3 },
+  gateway: {
+    pacedS: 8,
+    streamBytes: 2 ** 30,
+    requests: 100_000,
+    keys: 1_000,
+    maxBody: 4096,
+    maxOut: 16_384,
+  },
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--only B1,B3] [--db sqlite,postgresql]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--only B1,B3,G1] [--db sqlite,postgresql]
   [--pg-url URL] [--node24-bin PATH --node24-repo DIR] [--profile DIR] [--out FILE] [--keep]
   [--pin auto|off] [--b9-requests N] [--b9-keys N] [--b9-budget SECONDS] [--b9-heap-mb MB]
 See docs/benchmarks.md.`;

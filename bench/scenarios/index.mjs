@@ -20,10 +20,30 @@ import b6 from './b6.mjs';
 import b8 from './b8.mjs';
 import b8x from './b8x.mjs';
 import b9 from './b9.mjs';
+import g4 from './g4.mjs';
+import g5 from './g5.mjs';
+import gateway from './gateway.mjs';
 import h1 from './h1.mjs';
 import l1 from './l1.mjs';
 import l2 from './l2.mjs';
 import l4 from './l4.mjs';
 import throughput from './throughput.mjs';
 
-export const SCENARIOS = [throughput, a1, l1, b8, b4, b5, b6, b3, h1, b9, b8x, l2, l4];
+export const SCENARIOS = [
+  throughput,
+  a1,
+  l1,
+  b8,
+  b4,
+  b5,
+  b6,
+  b3,
+  h1,
+  gateway,
+  g4,
+  g5,
+  b9,
+  b8x,
+  l2,
+  l4,
+];
