@@ -28,6 +28,7 @@ export const QUICK = {
   // maxOut bytes.
   gateway: {
     pacedS: 3,
+    pacedPairs: 5,
     streamBytes: 2 ** 30,
     requests: 30_000,
     keys: 1_000,
@@ -56,7 +57,8 @@ export const FULL = {
   },
   limits: { quota: 10_000, requests: 30_000, l4Reps: 3 },
   gateway: {
-    pacedS: 8,
+    pacedS: 6,
+    pacedPairs: 7,
     streamBytes: 2 ** 30,
     requests: 100_000,
     keys: 1_000,

@@ -143,7 +143,7 @@ async function run(ctx) {
     // Half of the gateway's throughput in the closed-loop runs above.
     const rate = Math.max(100, Math.round(summaries.gateway.rps / 2));
     const paced = variants.filter((v) => ['direct', 'plain_node_http', 'gateway'].includes(v.id));
-    const pacedRuns = await interleave(paced, P.pairs, async (v, i) => {
+    const pacedRuns = await interleave(paced, P.gateway.pacedPairs, async (v, i) => {
       await v.gc();
       return pacedLoad({
         port: v.port,
@@ -167,7 +167,7 @@ async function run(ctx) {
         rate_per_s: rate,
         gateway_max_rps: summaries.gateway.rps,
         seconds: P.gateway.pacedS,
-        pairs: P.pairs,
+        pairs: P.gateway.pacedPairs,
         client:
           'open loop: each request sent when due (keep-alive agent, up to 256 sockets), whatever the answers before it; latency from sending to the last byte',
         pair_diffs_ms: vsDirect.pairs,
