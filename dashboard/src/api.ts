@@ -18,7 +18,10 @@ export interface ApiKey {
   updatedAt: string;
   lastUsedAt: string | null;
   usageCount: number;
+  /** Request body bytes received with the key, in all. */
   volume: number;
+  /** Response body bytes sent to the key's clients, in all. */
+  volumeOut: number;
   /** Only on a key that expires: from this instant on the API refuses it. */
   expiresAt?: string;
   /** Only on a rolled key: the id of the key that replaced it. */
@@ -74,8 +77,22 @@ export interface UsagePoint {
   bucket: string;
   volume: number;
   count: number;
-  /** Only with include=traffic: requests refused by a rate limit or quota. */
-  refused?: number;
+}
+
+/** A bucket with include=traffic: what was refused, and what the key's clients got back. */
+export interface TrafficPoint extends UsagePoint {
+  /** Requests refused by a rate limit or quota. */
+  refused: number;
+  /** Response body bytes sent. */
+  volumeOut: number;
+  /** Responses by status class. */
+  status2xx: number;
+  status3xx: number;
+  status4xx: number;
+  status5xx: number;
+  /** Mean and worst time to answer, in ms; null in a bucket without responses. */
+  latencyMsAvg: number | null;
+  latencyMsMax: number | null;
 }
 
 export const INTERVALS = ['minute', 'hour', 'day', 'week', 'month'] as const;
@@ -217,29 +234,20 @@ export function usageQuery(from: string, to: string, interval: Interval): string
   return new URLSearchParams({ from, to, interval }).toString();
 }
 
-/** `traffic`: each bucket also counts the requests a limit refused (`refused`). */
+/** A key's usage per bucket, with its traffic: refusals, bytes out, statuses and latency. */
 export async function usage(
   id: string,
   from: string,
   to: string,
   interval: Interval,
-  traffic = false,
-): Promise<UsagePoint[]> {
-  const include = traffic ? '&include=traffic' : '';
-  const url = `${keyPath(id)}?${usageQuery(from, to, interval)}${include}`;
-  return (await call<{ results: UsagePoint[] }>('GET', url)).results;
+): Promise<TrafficPoint[]> {
+  const url = `${keyPath(id)}?${usageQuery(from, to, interval)}&include=traffic`;
+  return (await call<{ results: TrafficPoint[] }>('GET', url)).results;
 }
 
 /** Where the same usage can be downloaded as CSV (a plain link: the cookie goes with it). */
-export function usageCsvUrl(
-  id: string,
-  from: string,
-  to: string,
-  interval: Interval,
-  traffic = false,
-): string {
-  const include = traffic ? '&include=traffic' : '';
-  return `${keyPath(id)}?${usageQuery(from, to, interval)}&format=csv${include}`;
+export function usageCsvUrl(id: string, from: string, to: string, interval: Interval): string {
+  return `${keyPath(id)}?${usageQuery(from, to, interval)}&format=csv&include=traffic`;
 }
 
 export async function accountLimits(): Promise<AccountLimits> {

@@ -32,6 +32,21 @@ export function formatGigabytes(bytes: number): string {
   return `${gb.toLocaleString(undefined, options)} GB`;
 }
 
+/** 0.0421 → "4.2 %"; a rare error stays visible ("0.012 %") instead of reading as 0. */
+export function formatPercent(ratio: number): string {
+  const percent = ratio * 100;
+  if (percent === 0 || percent === 100) return `${integer.format(percent)} %`;
+  const options: Intl.NumberFormatOptions =
+    percent >= 1 ? { maximumFractionDigits: 1 } : { maximumSignificantDigits: 2 };
+  return `${percent.toLocaleString(undefined, options)} %`;
+}
+
+/** A latency in ms with the precision that matters at its size: "0.42 ms", "12.3 ms", "1,250 ms". */
+export function formatMs(ms: number): string {
+  const digits = ms >= 100 ? 0 : ms >= 10 ? 1 : 2;
+  return `${ms.toLocaleString(undefined, { maximumFractionDigits: digits })} ms`;
+}
+
 /** An instant in the browser's time zone, as a date and a time of day. */
 export function formatInstant(iso: string, seconds = false): { date: string; time: string } {
   const at = new Date(iso);

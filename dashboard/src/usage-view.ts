@@ -1,22 +1,31 @@
-import { ApiKey, Interval, INTERVALS, listKeys, usage, usageCsvUrl, UsagePoint } from './api';
-import { drawUsageChart, UsageChart } from './chart';
+import { ApiKey, Interval, INTERVALS, listKeys, TrafficPoint, usage, usageCsvUrl } from './api';
+import { drawTrafficChart, drawUsageChart, UsageChart } from './chart';
 import { errorSlot, showError } from './dialog';
 import { h, replace, uid } from './dom';
-import { defaultRange, formatBytes, formatGigabytes, formatInt, maskKey } from './format';
+import {
+  defaultRange,
+  formatBytes,
+  formatGigabytes,
+  formatInt,
+  formatMs,
+  formatPercent,
+  maskKey,
+} from './format';
 import { isSessionEnd, messageOf } from './errors';
 import { isExpired } from './expiry';
 import type { ViewContext } from './keys-view';
+import { errorRateOf, TrafficTotals, trafficTotals } from './traffic';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** Rows beyond which the data table is not built (the CSV has them all). */
 const TABLE_LIMIT = 500;
 
-let chart: UsageChart | null = null;
+let charts: UsageChart[] = [];
 
-/** Call when leaving the view: the chart holds a canvas and a resize observer. */
+/** Call when leaving the view: each chart holds a canvas and a resize observer. */
 export function disposeUsageView(): void {
-  chart?.destroy();
-  chart = null;
+  for (const chart of charts) chart.destroy();
+  charts = [];
 }
 
 interface Query {
@@ -78,24 +87,44 @@ export async function renderUsage(
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Show usage');
   const error = errorSlot();
   const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'Usage chart' });
+  const trafficBox = h('div', {
+    class: 'traffic-chart',
+    role: 'img',
+    'aria-label': 'Errors and latency chart',
+  });
   const tableBox = h('div', { class: 'table-box' });
-  const requestsTotal = h('dd', { 'data-total': 'requests' }, '–');
-  const volumeTotal = h('dd', { 'data-total': 'volume' }, '–');
-  const refusedTotal = h('dd', { 'data-total': 'refused' }, '–');
+  const total = (name: string) => h('dd', { 'data-total': name }, '–');
+  const requestsTotal = total('requests');
+  const volumeTotal = total('volume');
+  const volumeOutTotal = total('volumeOut');
+  const errorRateTotal = total('errorRate');
+  const latencyAvgTotal = total('latencyAvg');
+  const latencyMaxTotal = total('latencyMax');
+  const refusedTotal = total('refused');
+  const allTotals = [
+    requestsTotal,
+    volumeTotal,
+    volumeOutTotal,
+    errorRateTotal,
+    latencyAvgTotal,
+    latencyMaxTotal,
+    refusedTotal,
+  ];
   const refusedItem = h(
     'div',
     { hidden: true },
     h('dt', { title: 'Requests refused by the key’s rate limit or quota' }, 'Refused'),
     refusedTotal,
   );
-  /** Whether the key has limits: its usage then also counts the requests they refused. */
-  let traffic = false;
+  /** Whether the key has limits: the requests they refused are then shown too. */
+  let limited = false;
   const csv = h('a', { class: 'button-link', download: true, href: '#' }, 'Download CSV');
   const totalsCaption = h('p', { class: 'muted' });
   const results = h(
     'div',
     { class: 'results' },
     h('div', { class: 'card chart-card' }, chartBox),
+    h('div', { class: 'card chart-card' }, trafficBox),
     h(
       'section',
       { class: 'card totals', 'aria-labelledby': 'totals-title', 'aria-live': 'polite' },
@@ -105,7 +134,36 @@ export async function renderUsage(
         'dl',
         {},
         h('div', {}, h('dt', {}, 'Requests'), requestsTotal),
-        h('div', {}, h('dt', {}, 'Input volume'), volumeTotal),
+        h(
+          'div',
+          {},
+          h('dt', { title: 'Request body bytes received' }, 'Input volume'),
+          volumeTotal,
+        ),
+        h(
+          'div',
+          {},
+          h('dt', { title: 'Response body bytes sent to clients' }, 'Output volume'),
+          volumeOutTotal,
+        ),
+        h(
+          'div',
+          {},
+          h('dt', { title: 'Responses with a 4xx or 5xx status, of all responses' }, 'Error rate'),
+          errorRateTotal,
+        ),
+        h(
+          'div',
+          {},
+          h('dt', { title: 'The mean time to answer, over all responses' }, 'Mean latency'),
+          latencyAvgTotal,
+        ),
+        h(
+          'div',
+          {},
+          h('dt', { title: 'The longest time to answer in the range' }, 'Worst latency'),
+          latencyMaxTotal,
+        ),
         refusedItem,
       ),
       h('details', {}, h('summary', {}, 'Show the numbers per bucket'), tableBox),
@@ -130,7 +188,7 @@ export async function renderUsage(
         throw new Error('Choose both dates: from and to.');
       }
       // Whole UTC days: from the first day's midnight to the last second of the last day.
-      const points = await usage(keyId, q.from, `${q.to}T23:59:59`, q.interval, traffic);
+      const points = await usage(keyId, q.from, `${q.to}T23:59:59`, q.interval);
       if (mine !== sequence) return;
       show(points, q);
     } catch (err) {
@@ -138,10 +196,12 @@ export async function renderUsage(
       if (isSessionEnd(err)) return ctx.sessionEnded();
       disposeUsageView();
       replace(chartBox);
+      replace(trafficBox);
       replace(tableBox);
-      requestsTotal.textContent = '–';
-      volumeTotal.textContent = '–';
-      refusedTotal.textContent = '–';
+      for (const dd of allTotals) {
+        delete dd.dataset.value;
+        dd.textContent = '–';
+      }
       totalsCaption.textContent = 'No range shown.';
       csv.hidden = true;
       showError(error, messageOf(err));
@@ -153,35 +213,48 @@ export async function renderUsage(
     }
   };
 
-  const show = (points: UsagePoint[], q: Query) => {
-    const requests = points.reduce((sum, p) => sum + p.count, 0);
-    const bytes = points.reduce((sum, p) => sum + p.volume, 0);
-    const refused = points.reduce((sum, p) => sum + (p.refused ?? 0), 0);
+  const show = (points: TrafficPoint[], q: Query) => {
+    const totals = trafficTotals(points);
     const span = `${q.from} to ${q.to} (UTC), per ${q.interval}`;
     disposeUsageView();
     replace(chartBox);
-    chart = drawUsageChart(chartBox, points, q.interval, traffic);
-    const refusals = traffic ? `, ${formatInt(refused)} refused` : '';
+    replace(trafficBox);
+    charts = [
+      drawUsageChart(chartBox, points, q.interval, limited),
+      drawTrafficChart(trafficBox, points, q.interval),
+    ];
+    const refusals = limited ? `, ${formatInt(totals.refused)} refused` : '';
     chartBox.setAttribute(
       'aria-label',
-      `Chart of requests and volume ${span}: ${formatInt(requests)} requests, ` +
-        `${formatBytes(bytes)}${refusals}.`,
+      `Chart of requests and volume ${span}: ${formatInt(totals.requests)} requests, ` +
+        `${formatBytes(totals.volume)} in, ${formatBytes(totals.volumeOut)} out${refusals}.`,
+    );
+    trafficBox.setAttribute(
+      'aria-label',
+      `Chart of errors and latency ${span}: ${answers(totals)}`,
     );
     totalsCaption.textContent = `${span}, ${formatInt(points.length)} buckets.`;
-    requestsTotal.dataset.value = String(requests);
-    requestsTotal.textContent = formatInt(requests);
-    volumeTotal.dataset.value = String(bytes);
-    replace(
-      volumeTotal,
-      formatGigabytes(bytes),
-      h('span', { class: 'exact' }, ` (${formatInt(bytes)} bytes)`),
+    setTotal(requestsTotal, totals.requests, formatInt(totals.requests));
+    setTotal(volumeTotal, totals.volume, ...volumeText(totals.volume));
+    setTotal(volumeOutTotal, totals.volumeOut, ...volumeText(totals.volumeOut));
+    setTotal(
+      errorRateTotal,
+      totals.errorRate,
+      totals.errorRate === null ? '–' : formatPercent(totals.errorRate),
+      exact(
+        totals.responses === 0
+          ? 'no responses'
+          : `${formatInt(totals.errors)} of ${formatInt(totals.responses)} responses` +
+              (totals.serverErrors > 0 ? `, ${formatInt(totals.serverErrors)} 5xx` : ''),
+      ),
     );
-    refusedItem.hidden = !traffic;
-    refusedTotal.dataset.value = String(refused);
-    refusedTotal.textContent = formatInt(refused);
-    replace(tableBox, dataTable(points, traffic));
+    setTotal(latencyAvgTotal, totals.latencyMsAvg, msText(totals.latencyMsAvg));
+    setTotal(latencyMaxTotal, totals.latencyMsMax, msText(totals.latencyMsMax));
+    refusedItem.hidden = !limited;
+    setTotal(refusedTotal, totals.refused, formatInt(totals.refused));
+    replace(tableBox, dataTable(points, limited));
     csv.hidden = false;
-    csv.href = usageCsvUrl(keyId, q.from, `${q.to}T23:59:59`, q.interval, traffic);
+    csv.href = usageCsvUrl(keyId, q.from, `${q.to}T23:59:59`, q.interval);
     csv.setAttribute('download', `usage-${q.from}-${q.to}-${q.interval}.csv`);
   };
 
@@ -236,7 +309,7 @@ export async function renderUsage(
     return;
   }
   heading.textContent = `Usage of “${key.name}”`;
-  traffic = key.rateLimit !== undefined || key.quota !== undefined;
+  limited = key.rateLimit !== undefined || key.quota !== undefined;
   document.title = `Usage of ${key.name} · keymeter`;
   replace(
     subtitle,
@@ -247,7 +320,39 @@ export async function renderUsage(
   await load();
 }
 
-function dataTable(points: UsagePoint[], traffic: boolean): HTMLElement {
+/** A total's exact value in data-value (none when there is nothing to total) and its text. */
+function setTotal(dd: HTMLElement, value: number | null, ...text: (string | Node)[]): void {
+  if (value === null) delete dd.dataset.value;
+  else dd.dataset.value = String(value);
+  replace(dd, ...text);
+}
+
+function exact(text: string): HTMLElement {
+  return h('span', { class: 'exact' }, ` (${text})`);
+}
+
+function volumeText(bytes: number): [string, HTMLElement] {
+  return [formatGigabytes(bytes), exact(`${formatInt(bytes)} bytes`)];
+}
+
+function msText(ms: number | null): string {
+  return ms === null ? '–' : formatMs(ms);
+}
+
+/** The range's answers in a sentence, for the errors and latency chart's label. */
+function answers(totals: TrafficTotals): string {
+  if (totals.errorRate === null) return 'no responses.';
+  return (
+    `${formatPercent(totals.errorRate)} errors (${formatInt(totals.errors)} of ` +
+    `${formatInt(totals.responses)} responses, ${formatInt(totals.serverErrors)} 5xx), ` +
+    `mean latency ${msText(totals.latencyMsAvg)}, worst ${msText(totals.latencyMsMax)}.`
+  );
+}
+
+/** A bucket's latency as the API gave it (to the µs), without a unit: the column names it. */
+const latencyCell = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+
+function dataTable(points: TrafficPoint[], limited: boolean): HTMLElement {
   if (points.length > TABLE_LIMIT) {
     return h(
       'p',
@@ -255,10 +360,13 @@ function dataTable(points: UsagePoint[], traffic: boolean): HTMLElement {
       `${formatInt(points.length)} buckets are too many to list here; download the CSV instead.`,
     );
   }
+  const num = (text: string) => h('td', { class: 'num' }, text);
+  const head = (text: string, title?: string) =>
+    h('th', { scope: 'col', class: 'num', title }, text);
   return h(
     'table',
     { class: 'data' },
-    h('caption', { class: 'visually-hidden' }, 'Requests and volume per bucket'),
+    h('caption', { class: 'visually-hidden' }, 'Requests, volume and responses per bucket'),
     h(
       'thead',
       {},
@@ -266,24 +374,41 @@ function dataTable(points: UsagePoint[], traffic: boolean): HTMLElement {
         'tr',
         {},
         h('th', { scope: 'col' }, 'Bucket (UTC)'),
-        h('th', { scope: 'col', class: 'num' }, 'Requests'),
-        h('th', { scope: 'col', class: 'num' }, 'Volume (bytes)'),
-        traffic ? h('th', { scope: 'col', class: 'num' }, 'Refused') : null,
+        head('Requests'),
+        head('Volume in (bytes)', 'Request body bytes received'),
+        head('Volume out (bytes)', 'Response body bytes sent'),
+        head('2xx'),
+        head('3xx'),
+        head('4xx'),
+        head('5xx'),
+        head('Error rate', '4xx and 5xx responses, of all responses'),
+        head('Latency avg (ms)'),
+        head('Latency max (ms)'),
+        limited ? head('Refused', 'Requests refused by the key’s rate limit or quota') : null,
       ),
     ),
     h(
       'tbody',
       {},
-      points.map((p) =>
-        h(
+      points.map((p) => {
+        const rate = errorRateOf(p);
+        return h(
           'tr',
           {},
           h('td', {}, p.bucket.replace('T', ' ').replace(':00.000Z', '')),
-          h('td', { class: 'num' }, formatInt(p.count)),
-          h('td', { class: 'num' }, formatInt(p.volume)),
-          traffic ? h('td', { class: 'num' }, formatInt(p.refused ?? 0)) : null,
-        ),
-      ),
+          num(formatInt(p.count)),
+          num(formatInt(p.volume)),
+          num(formatInt(p.volumeOut)),
+          num(formatInt(p.status2xx)),
+          num(formatInt(p.status3xx)),
+          num(formatInt(p.status4xx)),
+          num(formatInt(p.status5xx)),
+          num(rate === null ? '–' : formatPercent(rate)),
+          num(p.latencyMsAvg === null ? '–' : latencyCell.format(p.latencyMsAvg)),
+          num(p.latencyMsMax === null ? '–' : latencyCell.format(p.latencyMsMax)),
+          limited ? num(formatInt(p.refused)) : null,
+        );
+      }),
     ),
   );
 }
