@@ -107,7 +107,8 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
             h('th', { scope: 'col' }, 'Created'),
             h('th', { scope: 'col' }, 'Last used'),
             h('th', { scope: 'col', class: 'num' }, 'Requests'),
-            h('th', { scope: 'col', class: 'num' }, 'Volume'),
+            h('th', { scope: 'col', class: 'num', title: 'Request body bytes received' }, 'Volume'),
+            h('th', { scope: 'col', class: 'num', title: 'Response body bytes sent' }, 'Bytes out'),
             h('th', { scope: 'col' }, 'Limits'),
             h('th', { scope: 'col' }, 'Status'),
             h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
@@ -118,7 +119,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
       pager,
     ),
   );
-  replace(tbody, h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'Loading keys…')));
+  replace(tbody, h('tr', {}, h('td', { colspan: 10, class: 'empty' }, 'Loading keys…')));
 
   let page: KeyPage;
   try {
@@ -263,6 +264,11 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
       'td',
       { 'data-label': 'Volume', class: 'num', title: `${formatInt(key.volume)} bytes` },
       formatBytes(key.volume),
+    ),
+    h(
+      'td',
+      { 'data-label': 'Bytes out', class: 'num', title: `${formatInt(key.volumeOut)} bytes` },
+      formatBytes(key.volumeOut),
     ),
     h('td', { 'data-label': 'Limits' }, limitsCell(key)),
     status,
