@@ -16,6 +16,7 @@ const ME_FIELDS = [
   'lastUsedAt',
   'usageCount',
   'volume',
+  'volumeOut',
 ].sort();
 
 interface MeKey {
@@ -91,6 +92,8 @@ describeEachDatabase('key holders (/1.0/me) and key verification (/1.0/verify)',
       { 'x-api-key': key },
     ];
     let previousUse = 0;
+    // Each answer's body bytes count as the key's volumeOut once it is sent.
+    let answered = 0;
     for (const [i, header] of headers.entries()) {
       const start = Date.now();
       const res = await http.get('/1.0/me').set(header).expect(200);
@@ -106,8 +109,10 @@ describeEachDatabase('key holders (/1.0/me) and key verification (/1.0/verify)',
           lastUsedAt: expect.stringMatching(ISO),
           usageCount: i + 1,
           volume: 0,
+          volumeOut: answered,
         },
       });
+      answered += Buffer.byteLength(res.text);
       expect(Object.keys(res.body.key).sort()).toEqual(ME_FIELDS);
       expect(res.text).not.toContain(key);
       expect(res.text).not.toContain(key.slice(3));

@@ -13,6 +13,7 @@ function usage(lastUsedMs: number, minutes: [number, number, number][]): KeyUsag
   return {
     count: minutes.reduce((n, [, c]) => n + c, 0),
     volume: minutes.reduce((n, [, , v]) => n + v, 0),
+    volumeOut: 0,
     lastUsedMs,
     minutes: new Map(minutes.map(([m, count, volume]) => [m, { count, volume }])),
   };

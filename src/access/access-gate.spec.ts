@@ -1,6 +1,7 @@
 import type { KeyVault } from '../common/crypto/key-vault.service';
 import type { UsageMeter } from '../usage/usage-meter.service';
 import type { LimitsEnforcer } from '../limits/limits-enforcer';
+import { ApiAnswers } from '../usage/api-answers';
 import { AccessGate } from './access-gate';
 import type { KeyAccess } from './key-access.repository';
 import type { KeyCache } from './key-cache.service';
@@ -27,6 +28,7 @@ describe('AccessGate.refusalFor and expiry', () => {
     {} as KeyCache,
     {} as UsageMeter,
     {} as LimitsEnforcer,
+    {} as ApiAnswers,
     () => now,
   );
 

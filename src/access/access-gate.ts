@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { applyLimitHeaders, LimitsEnforcer, LimitVerdict } from '../limits/limits-enforcer';
+import {
+  applyLimitHeaders,
+  LimitHeaderTarget,
+  LimitsEnforcer,
+  LimitVerdict,
+} from '../limits/limits-enforcer';
+import { ApiAnswers } from '../usage/api-answers';
 import { KeyVault } from '../common/crypto/key-vault.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import type { Credential } from './credentials';
@@ -28,6 +34,7 @@ export class AccessGate {
     private readonly cache: KeyCache,
     private readonly meter: UsageMeter,
     private readonly limits: LimitsEnforcer,
+    private readonly answers: ApiAnswers,
     /** The clock expiry and limits are judged by (tests move it). */
     private readonly now: () => number = Date.now,
   ) {}
@@ -43,10 +50,28 @@ export class AccessGate {
     request: IncomingMessage,
     response: ServerResponse,
   ): Admission<KeyPrincipal> {
+    const volume = requestBodyBytes(request);
+    const key = this.authorize(credential, rule, volume, response);
+    return key instanceof Promise
+      ? key.then((found) => this.use(found, volume, response))
+      : this.use(key, volume, response);
+  }
+
+  /**
+   * What admit() decides, without recording the use: the key, once it may be used under `rule`
+   * and its limits admit (and consume) `volume` bytes; or why not. The gateway records the use
+   * itself, when the exchange is over and its bytes are known.
+   */
+  authorize(
+    credential: Credential,
+    rule: KeyRule,
+    volume: number,
+    response: LimitHeaderTarget,
+  ): Admission<KeyAccess> {
     const found = this.find(credential);
     return found instanceof Promise
-      ? found.then((key) => this.admitKey(key, rule, request, response))
-      : this.admitKey(found, rule, request, response);
+      ? found.then((key) => this.authorizeKey(key, rule, volume, response))
+      : this.authorizeKey(found, rule, volume, response);
   }
 
   /**
@@ -90,34 +115,28 @@ export class AccessGate {
     return this.meter.record(keyId, volume);
   }
 
-  private admitKey(
+  private authorizeKey(
     key: KeyAccess | Refusal,
     rule: KeyRule,
-    request: IncomingMessage,
-    response: ServerResponse,
-  ): Admission<KeyPrincipal> {
+    volume: number,
+    response: LimitHeaderTarget,
+  ): Admission<KeyAccess> {
     if (key instanceof Refusal) return key;
     const refusal = this.refusalFor(key, rule);
     if (refusal) return refusal;
-    const volume = requestBodyBytes(request);
     const verdict = this.limit(key, volume);
-    if (verdict === null) return this.use(key, volume);
+    if (verdict === null) return key;
     return verdict instanceof Promise
-      ? verdict.then((decided) => this.afterLimits(key, volume, decided, response))
-      : this.afterLimits(key, volume, verdict, response);
+      ? verdict.then((decided) => afterLimits(key, decided, response))
+      : afterLimits(key, verdict, response);
   }
 
-  private afterLimits(
-    key: KeyAccess,
+  private use(
+    key: KeyAccess | Refusal,
     volume: number,
-    verdict: LimitVerdict,
     response: ServerResponse,
   ): Admission<KeyPrincipal> {
-    applyLimitHeaders(response, verdict);
-    return verdict.refused === null ? this.use(key, volume) : LIMIT_REFUSALS[verdict.refused];
-  }
-
-  private use(key: KeyAccess, volume: number): Admission<KeyPrincipal> {
+    if (key instanceof Refusal) return key;
     const principal: KeyPrincipal = {
       kind: 'key',
       accountId: key.accountId,
@@ -125,9 +144,19 @@ export class AccessGate {
       keyName: key.name,
       isMaster: key.isMaster,
     };
+    this.answers.observe(response, key.id);
     const write = this.record(key.id, volume);
     return write ? write.then(() => principal) : principal;
   }
+}
+
+function afterLimits(
+  key: KeyAccess,
+  verdict: LimitVerdict,
+  response: LimitHeaderTarget,
+): KeyAccess | Refusal {
+  applyLimitHeaders(response, verdict);
+  return verdict.refused === null ? key : LIMIT_REFUSALS[verdict.refused];
 }
 
 const orUnknown = (key: KeyAccess | null): KeyAccess | Refusal => key ?? REFUSALS.unknown;

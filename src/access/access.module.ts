@@ -4,6 +4,7 @@ import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageModule } from '../usage/usage.module';
 import { LimitsEnforcer } from '../limits/limits-enforcer';
 import { LimitsModule } from '../limits/limits.module';
+import { ApiAnswers } from '../usage/api-answers';
 import { AccessGate } from './access-gate';
 import { KeyAccessRepository } from './key-access.repository';
 import { KeyChangeChannel } from './key-change-channel';
@@ -26,7 +27,7 @@ import { KeyCache } from './key-cache.service';
       provide: AccessGate,
       inject: [KeyVault, KeyCache, UsageMeter, LimitsEnforcer],
       useFactory: (vault: KeyVault, cache: KeyCache, meter: UsageMeter, limits: LimitsEnforcer) =>
-        new AccessGate(vault, cache, meter, limits),
+        new AccessGate(vault, cache, meter, limits, new ApiAnswers(meter)),
     },
   ],
   exports: [AccessGate, KeyCache, UsageModule, LimitsModule],

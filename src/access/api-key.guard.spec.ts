@@ -1,3 +1,5 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { HttpException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
@@ -17,6 +19,7 @@ import { UsageMeter } from '../usage/usage-meter.service';
 import { UsageRepository } from '../usage/usage.repository';
 import { AnyKey, MasterKey, SignedIn } from './access.decorator';
 import type { LimitsEnforcer } from '../limits/limits-enforcer';
+import { ApiAnswers } from '../usage/api-answers';
 import { AccessGate } from './access-gate';
 import { ApiKeyGuard } from './api-key.guard';
 import { KeyAccess, KeyAccessRepository } from './key-access.repository';
@@ -66,7 +69,9 @@ function context(
   handler: keyof Routes | 'list' = 'metered',
 ): ExecutionContextHost {
   const method = (controller.prototype as Record<string, () => void>)[handler];
-  return new ExecutionContextHost([req, {}, () => undefined], controller as never, method);
+  // A real (unconnected) response: the gate listens for its end to record the answer.
+  const res = new ServerResponse(new IncomingMessage(new Socket()));
+  return new ExecutionContextHost([req, res, () => undefined], controller as never, method);
 }
 
 const principalOf = (req: Request): Principal | undefined =>
@@ -123,7 +128,13 @@ describe(ApiKeyGuard.name, () => {
           provide: AccessGate,
           inject: [KeyVault, KeyCache, UsageMeter],
           useFactory: (vault: KeyVault, keyCache: KeyCache, usageMeter: UsageMeter) =>
-            new AccessGate(vault, keyCache, usageMeter, {} as LimitsEnforcer),
+            new AccessGate(
+              vault,
+              keyCache,
+              usageMeter,
+              {} as LimitsEnforcer,
+              new ApiAnswers(usageMeter),
+            ),
         },
         { provide: SessionAuthenticator, useClass: CookieSessions },
         { provide: APP_CONFIG, useValue: loadConfig({ KEY_STORAGE: 'hashed', ...env }) },

@@ -27,6 +27,8 @@ export interface StoredKey extends KeyAccess {
   lastUsedAt: Date | null;
   usageCount: number;
   usageVolume: number;
+  /** Bytes of the answers' bodies (gateway and API). */
+  usageVolumeOut: number;
   prefix: string;
   ciphertext: string | null;
   /** The key this one was rolled into; '' when it was not. */
@@ -58,6 +60,7 @@ const SELECT = {
   lastUsedAt: true,
   usageCount: true,
   usageVolume: true,
+  usageVolumeOut: true,
   prefix: true,
   ciphertext: true,
   expiresAt: true,
@@ -67,10 +70,14 @@ const SELECT = {
   account: { select: LIMIT_SELECT },
 } as const;
 
-type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs' | 'limits'> &
+type Row = Omit<
+  StoredKey,
+  'usageCount' | 'usageVolume' | 'usageVolumeOut' | 'expiresAtMs' | 'limits'
+> &
   LimitRow & {
     usageCount: bigint;
     usageVolume: bigint;
+    usageVolumeOut: bigint;
     expiresAt: Date | null;
     account: LimitRow;
   };
@@ -86,7 +93,7 @@ type Row = Omit<StoredKey, 'usageCount' | 'usageVolume' | 'expiresAtMs' | 'limit
 const storedColumns = (dialect: Dialect): string =>
   `${ACCESS_COLUMNS(dialect)}, ${epochMsOf(dialect, 'k.created_at')},
    ${epochMsOf(dialect, 'k.updated_at')}, ${epochMsOf(dialect, 'k.last_used_at')},
-   k.usage_count, k.usage_volume, k.prefix, k.ciphertext, k.superseded_by, k.lineage_id`;
+   k.usage_count, k.usage_volume, k.usage_volume_out, k.prefix, k.ciphertext, k.superseded_by, k.lineage_id`;
 
 function storedBy(dialect: Dialect): { id: string; hash: string } {
   const select = `SELECT ${storedColumns(dialect)} FROM ${ACCESS_FROM}`;
@@ -112,6 +119,7 @@ function fromStoredColumns(row: unknown[]): StoredKey {
     lastUsed,
     usageCount,
     usageVolume,
+    usageVolumeOut,
     prefix,
     ciphertext,
     superseded,
@@ -127,6 +135,7 @@ function fromStoredColumns(row: unknown[]): StoredKey {
     lastUsedAt: lastUsed === null ? null : new Date(Number(lastUsed)),
     usageCount: Number(usageCount),
     usageVolume: Number(usageVolume),
+    usageVolumeOut: Number(usageVolumeOut),
     prefix: prefix as string,
     ciphertext: ciphertext as string | null,
     supersededBy: superseded as string,
@@ -152,6 +161,7 @@ export function toStoredKey(row: Row): StoredKey {
     expiresAtMs: expiresAt === null ? null : expiresAt.getTime(),
     usageCount: Number(row.usageCount),
     usageVolume: Number(row.usageVolume),
+    usageVolumeOut: Number(row.usageVolumeOut),
   };
 }
 

@@ -34,7 +34,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type KeyView = Pick<
   StoredKey,
   'id' | 'name' | 'isMaster' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'usageCount'
-> & { key: string; volume: number; expiresAt?: Date; successorId?: string } & LimitsView;
+> & { key: string; volume: number; volumeOut: number; expiresAt?: Date; successorId?: string } & LimitsView;
 
 /** The longest grace a roll may give the old key: 30 days. */
 export const MAX_ROLL_GRACE_SECONDS = 30 * 86_400;
@@ -324,6 +324,7 @@ export class KeysService {
       lastUsedAt: key.lastUsedAt,
       usageCount: key.usageCount,
       volume: key.usageVolume,
+      volumeOut: key.usageVolumeOut,
       ...(key.expiresAtMs === null ? {} : { expiresAt: new Date(key.expiresAtMs) }),
       ...(key.supersededBy === '' ? {} : { successorId: key.supersededBy }),
       ...limits,

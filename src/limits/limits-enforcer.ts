@@ -1,5 +1,4 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
 import { PrismaService } from '../prisma/prisma.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import type { KeyLimits } from './limits';
@@ -225,7 +224,12 @@ function monthSeconds(nowMs: number): number {
 }
 
 /** Writes the verdict's RateLimit headers (and Retry-After on a refusal) on the response. */
-export function applyLimitHeaders(response: ServerResponse, verdict: LimitVerdict): void {
+/** Where RateLimit and Retry-After headers go: a response, or a raw upgrade answer's headers. */
+export interface LimitHeaderTarget {
+  setHeader(name: string, value: string): unknown;
+}
+
+export function applyLimitHeaders(response: LimitHeaderTarget, verdict: LimitVerdict): void {
   if (verdict.closest) {
     response.setHeader('RateLimit-Policy', rateLimitPolicyHeader(verdict.closest));
     response.setHeader('RateLimit', rateLimitHeader(verdict.closest));

@@ -95,13 +95,18 @@ export class BucketTotals {
 
   /** Adds usage to the bucket holding `startMs`; nothing if no bucket of the range holds it. */
   add(startMs: number, count: number, volume: number): void {
-    if (!(startMs >= this.first && startMs < this.end)) return;
-    const index =
-      this.size > 0
-        ? Math.floor((startMs - this.first) / this.size)
-        : lastIndexAtOrBefore(this.monthStarts!, startMs);
+    const index = this.indexOf(startMs);
+    if (index < 0) return;
     this.counts[index] += count;
     this.volumes[index] += volume;
+  }
+
+  /** The index of the bucket holding `ms`, or -1 if no bucket of the range holds it. */
+  indexOf(ms: number): number {
+    if (!(ms >= this.first && ms < this.end)) return -1;
+    return this.size > 0
+      ? Math.floor((ms - this.first) / this.size)
+      : lastIndexAtOrBefore(this.monthStarts!, ms);
   }
 
   /** Start (epoch ms) of bucket `index`. */

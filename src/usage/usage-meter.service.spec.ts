@@ -319,6 +319,8 @@ describe(UsageMeter.name, () => {
       }).toEqual({
         count: 3,
         volume: 35,
+        volumeOut: 0,
+        traffic: [],
         lastUsedMs: T0 + MINUTE_MS + 1,
         minutes: [
           [T0, 1, 10],

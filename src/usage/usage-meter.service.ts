@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { PrismaService } from '../prisma/prisma.service';
-import { PendingUsage } from './pending-usage';
+import { Answer, MinuteTraffic, PendingUsage } from './pending-usage';
 import { MINUTE_MS } from './time';
 import { ReadWriteGate } from './read-write-gate';
 import { UsageRepository } from './usage.repository';
@@ -10,9 +10,12 @@ import { UsageRepository } from './usage.repository';
 export interface UnflushedUsage {
   count: number;
   volume: number;
+  volumeOut: number;
   lastUsedMs: number | null;
   /** [minute start in epoch ms, count, volume] */
   minutes: [number, number, number][];
+  /** [minute start in epoch ms, the answers in it], for the minutes that have answers. */
+  traffic: [number, MinuteTraffic][];
 }
 
 /** Consecutive failed flushes after which keys are written one by one. */
@@ -103,6 +106,36 @@ export class UsageMeter implements OnModuleInit {
       return this.usage.addUsage(one.take());
     }
     this.pending.add(keyId, 1, volume, atMs);
+    if (this.pending.bucketCount >= this.config.usageMaxPendingBuckets) void this.flush();
+    return undefined;
+  }
+
+  /**
+   * Records how a key's request was answered (bytes out, status, latency), with `count` 1 when
+   * the use itself is counted now too (the gateway counts a use once its exchange is over; the
+   * API counts it on admission and its answer here). Written by the same flush as the uses; in
+   * strict mode at once, before the promise resolves.
+   */
+  answered(
+    keyId: string,
+    count: number,
+    volume: number,
+    answer: Answer,
+    atMs = Date.now(),
+  ): Promise<void> | undefined {
+    if (this.strict) {
+      const one = new PendingUsage();
+      one.answered(keyId, count, volume, answer, atMs);
+      const batch = one.take();
+      // Nothing waits for an answer's write: one that fails is kept for the next flush (drain).
+      return this.usage.addUsage(batch).catch((error: unknown) => {
+        this.pending.restore(batch);
+        this.logger.error(
+          `could not write an answer's traffic (kept for the drain): ${String(error)}`,
+        );
+      });
+    }
+    this.pending.answered(keyId, count, volume, answer, atMs);
     if (this.pending.bucketCount >= this.config.usageMaxPendingBuckets) void this.flush();
     return undefined;
   }
@@ -223,8 +256,13 @@ export class UsageMeter implements OnModuleInit {
     const usage = this.pending.get(keyId);
     if (!usage) return null;
     const minutes: [number, number, number][] = [];
-    for (const [minute, b] of usage.minutes) minutes.push([minute * MINUTE_MS, b.count, b.volume]);
-    return { count: usage.count, volume: usage.volume, lastUsedMs: usage.lastUsedMs, minutes };
+    const traffic: [number, MinuteTraffic][] = [];
+    for (const [minute, b] of usage.minutes) {
+      minutes.push([minute * MINUTE_MS, b.count, b.volume]);
+      if (b.traffic) traffic.push([minute * MINUTE_MS, b.traffic]);
+    }
+    const { count, volume, volumeOut, lastUsedMs } = usage;
+    return { count, volume, volumeOut, lastUsedMs, minutes, traffic };
   }
 
   /** A deleted key's pending usage has nowhere to go. */

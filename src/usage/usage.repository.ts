@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 import { STORED_UNIT_MINUTES, StoredUnit } from './buckets';
-import { KeyUsage } from './pending-usage';
+import { KeyUsage, MinuteTraffic } from './pending-usage';
 import { MINUTE_MS } from './time';
 import { parseStoredRows, StoredRows } from './stored-rows';
 
@@ -20,14 +20,38 @@ function timestamp(dialect: Dialect, ms: number): string {
   return dialect === 'sqlite' ? iso.replace('Z', '+00:00') : iso;
 }
 
+/** traffic_minutes' figures, in MinuteTraffic's order (trafficRow). */
+const TRAFFIC_COLUMNS =
+  'volume_out, responses, status_2xx, status_3xx, status_4xx, status_5xx, latency_us_sum, latency_us_max';
+
+/** Sums add up; the worst latency is the worse of the two (several instances, late flushes). */
+function trafficMerge(max: 'MAX' | 'GREATEST'): string {
+  const sums = TRAFFIC_COLUMNS.split(', ').filter((column) => column !== 'latency_us_max');
+  return [
+    ...sums.map((column) => `${column} = traffic_minutes.${column} + excluded.${column}`),
+    `latency_us_max = ${max}(traffic_minutes.latency_us_max, excluded.latency_us_max)`,
+  ].join(', ');
+}
+
+const trafficRow = (t: MinuteTraffic): number[] => [
+  t.volumeOut,
+  t.responses,
+  t.status2xx,
+  t.status3xx,
+  t.status4xx,
+  t.status5xx,
+  t.latencyUsSum,
+  t.latencyUsMax,
+];
+
 /**
- * The two statements of a flush. Usage of a key deleted meanwhile is dropped by the SQL itself
+ * The statements of a flush: minute buckets, key totals, and the answers' traffic per minute. Usage of a key deleted meanwhile is dropped by the SQL itself
  * (EXISTS, and an UPDATE that finds no row). On PostgreSQL a key deleted between the EXISTS and
  * the foreign-key check fails the flush once; its counts go back and the next flush drops them. SQLite runs them once per row, prepared, inside
  * one synchronous transaction; PostgreSQL runs each once over arrays (unnest), so its text and
  * plan stay the same whatever the batch size.
  */
-const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string }> = {
+const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string; traffic: string }> = {
   sqlite: {
     // The WHERE also settles SQLite's parse of INSERT … SELECT … ON CONFLICT.
     minutes: `INSERT INTO usage_minutes (key_id, minute, count, volume)
@@ -38,9 +62,13 @@ const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string }> = {
     totals: `UPDATE api_keys SET
                usage_count = usage_count + ?,
                usage_volume = usage_volume + ?,
+               usage_volume_out = usage_volume_out + ?,
                last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ?
                  THEN ? ELSE last_used_at END
              WHERE id = ?`,
+    traffic: `INSERT INTO traffic_minutes (key_id, minute, ${TRAFFIC_COLUMNS})
+              SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?)
+              ON CONFLICT (key_id, minute) DO UPDATE SET ${trafficMerge('MAX')}`,
   },
   postgresql: {
     minutes: `INSERT INTO usage_minutes (key_id, minute, count, volume)
@@ -55,10 +83,16 @@ const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string }> = {
     totals: `UPDATE api_keys SET
                usage_count = api_keys.usage_count + u.count,
                usage_volume = api_keys.usage_volume + u.volume,
+               usage_volume_out = api_keys.usage_volume_out + u.volume_out,
                last_used_at = GREATEST(api_keys.last_used_at, u.last_used)
-             FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::timestamp(3)[])
-               AS u(id, count, volume, last_used)
+             FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamp(3)[])
+               AS u(id, count, volume, volume_out, last_used)
              WHERE api_keys.id = u.id`,
+    traffic: `INSERT INTO traffic_minutes (key_id, minute, ${TRAFFIC_COLUMNS})
+              SELECT * FROM unnest(?::text[], ?::integer[], ${'?::bigint[], '.repeat(7)}?::bigint[])
+                AS u(key_id, minute, ${TRAFFIC_COLUMNS})
+              WHERE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = u.key_id)
+              ON CONFLICT (key_id, minute) DO UPDATE SET ${trafficMerge('GREATEST')}`,
   },
 };
 
@@ -81,27 +115,41 @@ export class UsageRepository {
     if (batch.size === 0) return;
     const ids = [...batch.keys()].sort();
     const minutes: [string, number, number, number][] = [];
-    const totals: [string, number, number, string][] = [];
+    const totals: [string, number, number, number, string][] = [];
+    const traffic: [string, number, ...number[]][] = [];
     for (const id of ids) {
       const usage = batch.get(id)!;
       for (const minute of [...usage.minutes.keys()].sort((a, b) => a - b)) {
         const bucket = usage.minutes.get(minute)!;
-        minutes.push([id, minute, bucket.count, bucket.volume]);
+        // A minute holding only answers (their uses were counted in an earlier one) adds nothing.
+        if (bucket.count > 0 || bucket.volume > 0) {
+          minutes.push([id, minute, bucket.count, bucket.volume]);
+        }
+        if (bucket.traffic) traffic.push([id, minute, ...trafficRow(bucket.traffic)]);
       }
-      totals.push([id, usage.count, usage.volume, timestamp(dialect, usage.lastUsedMs)]);
+      const { count, volume, volumeOut, lastUsedMs } = usage;
+      totals.push([id, count, volume, volumeOut, timestamp(dialect, lastUsedMs)]);
     }
     const sql = FLUSH_SQL[dialect];
     if (dialect === 'sqlite') {
       await driver.transaction([
         { sql: sql.minutes, runs: minutes.map(([id, m, c, v]) => [id, m, big(c), big(v), id]) },
-        { sql: sql.totals, runs: totals.map(([id, c, v, at]) => [big(c), big(v), at, at, id]) },
+        {
+          sql: sql.totals,
+          runs: totals.map(([id, c, v, out, at]) => [big(c), big(v), big(out), at, at, id]),
+        },
+        {
+          sql: sql.traffic,
+          runs: traffic.map(([id, m, ...figures]) => [id, m, ...figures.map(big), id]),
+        },
       ]);
       return;
     }
     // Arrays of decimal strings: pg sends them as text, which PostgreSQL parses exactly.
     await driver.transaction([
-      { sql: sql.minutes, runs: [columns(minutes, 4)] },
-      { sql: sql.totals, runs: [columns(totals, 4)] },
+      { sql: sql.minutes, runs: minutes.length > 0 ? [columns(minutes, 4)] : [] },
+      { sql: sql.totals, runs: [columns(totals, 5)] },
+      { sql: sql.traffic, runs: traffic.length > 0 ? [columns(traffic, 10)] : [] },
     ]);
   }
 
@@ -136,6 +184,35 @@ export class UsageRepository {
       [keyId, Math.min(fromMinute, MAX_MINUTE), Math.min(toMinute, MAX_MINUTE)],
     );
     return rows.map(([minute, count]) => [Number(minute), Number(count)]);
+  }
+
+  /** A key's answers per epoch minute in [fromMinute, toMinute]. */
+  async trafficMinutes(
+    keyId: string,
+    fromMinute: number,
+    toMinute: number,
+  ): Promise<[number, MinuteTraffic][]> {
+    const rows = await this.driver.rows(
+      `SELECT minute, ${TRAFFIC_COLUMNS} FROM traffic_minutes
+       WHERE key_id = ? AND minute BETWEEN ? AND ?`,
+      [keyId, Math.min(fromMinute, MAX_MINUTE), Math.min(toMinute, MAX_MINUTE)],
+    );
+    return rows.map((row) => {
+      const [minute, volumeOut, responses, s2, s3, s4, s5, sum, max] = row.map(Number);
+      return [
+        minute,
+        {
+          volumeOut,
+          responses,
+          status2xx: s2,
+          status3xx: s3,
+          status4xx: s4,
+          status5xx: s5,
+          latencyUsSum: sum,
+          latencyUsMax: max,
+        },
+      ];
+    });
   }
 
   /**

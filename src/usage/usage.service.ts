@@ -6,6 +6,7 @@ import { LARGE_ANSWER_POINTS, LargeAnswers } from './large-answers';
 import { parseUsageRange, UsageRange, UsageRangeError } from './usage-range';
 import { sendUsage } from './usage-response';
 import { sendTraffic } from './traffic-response';
+import { TrafficTotals } from './traffic-totals';
 import { MINUTE_MS } from './time';
 import { UsageMeter } from './usage-meter.service';
 import { UsageRepository } from './usage.repository';
@@ -21,6 +22,7 @@ export interface UsageQuery {
 export interface UsageTotals {
   usageCount: number;
   usageVolume: number;
+  usageVolumeOut: number;
   lastUsedAt: Date | null;
 }
 
@@ -69,11 +71,12 @@ export class UsageService {
       if (points > LARGE_ANSWER_POINTS) await new Promise((resolve) => setImmediate(resolve));
       const ids = typeof keyIds === 'function' ? await keyIds() : keyIds;
       if (query.include === 'traffic') {
-        const [usage, refused] = await Promise.all([
+        const [usage, refused, traffic] = await Promise.all([
           this.series(ids, range),
           this.refusedSeries(ids, range),
+          this.trafficSeries(ids, range),
         ]);
-        sendTraffic(res, usage, refused, query.format);
+        sendTraffic(res, { usage, refused, traffic }, query.format);
         return;
       }
       await sendUsage(res, await this.series(ids, range), query.format);
@@ -114,6 +117,24 @@ export class UsageService {
     });
   }
 
+  /** How the keys' requests were answered, per bucket (bytes out, statuses, latency). */
+  trafficSeries(keyIds: string | string[], range: UsageRange): Promise<TrafficTotals> {
+    const ids = typeof keyIds === 'string' ? [keyIds] : keyIds;
+    const { fromMinute, toMinute } = minuteRange(range);
+    return this.meter.consistentRead(async () => {
+      const totals = new TrafficTotals(range);
+      for (const id of ids) {
+        for (const [minute, traffic] of await this.usage.trafficMinutes(id, fromMinute, toMinute)) {
+          totals.add(minute * MINUTE_MS, traffic);
+        }
+        for (const [start, traffic] of this.meter.unflushed(id)?.traffic ?? []) {
+          totals.add(start, traffic);
+        }
+      }
+      return totals;
+    });
+  }
+
   /** Runs a read of keys whose totals go through totals(), without a flush committing midway. */
   consistently<T>(read: () => Promise<T>): Promise<T> {
     return this.meter.consistentRead(read);
@@ -140,6 +161,7 @@ export class UsageService {
       ...key,
       usageCount: key.usageCount + unflushed.count,
       usageVolume: key.usageVolume + unflushed.volume,
+      usageVolumeOut: key.usageVolumeOut + unflushed.volumeOut,
       lastUsedAt:
         unflushed.lastUsedMs !== null && unflushed.lastUsedMs > last
           ? new Date(unflushed.lastUsedMs)

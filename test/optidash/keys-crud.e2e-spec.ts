@@ -269,6 +269,8 @@ describeEachDatabase('the Optidash-compatible API', (ctx) => {
           lastUsedAt: expect.any(String),
           usageCount: 3,
           volume: Buffer.byteLength(JSON.stringify(body)),
+          // The bodies of the master key's answers so far (its two earlier requests).
+          volumeOut: expect.any(Number),
         },
         {
           id: listed[1].id,
@@ -281,8 +283,10 @@ describeEachDatabase('the Optidash-compatible API', (ctx) => {
           lastUsedAt: '2021-05-02T10:00:00.000Z',
           usageCount: 3,
           volume: 60,
+          volumeOut: 0,
         },
       ]);
+      expect(res.body.keys[0].volumeOut).toBeGreaterThan(0);
     });
 
     it('deactivates a key so that its very next request is 401, and activates it again', async () => {

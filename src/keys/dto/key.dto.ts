@@ -44,6 +44,8 @@ export class KeyDto {
   usageCount!: number;
   /** Bytes of request bodies sent with the key. */
   volume!: number;
+  /** Bytes of response bodies sent back for the key's requests (gateway mode and the API's own). */
+  volumeOut!: number;
   /** Only on a key that expires: from then on it is refused (401, code EXPIRED). */
   expiresAt?: Date;
   /** Only on a rolled key: the id of the key it was rolled into. */

@@ -31,8 +31,10 @@ export class UsageQueryDto {
   format?: 'json' | 'csv';
 
   /**
-   * `traffic` adds `refused` to each bucket (requests refused by the key's rate limit or
-   * quota; not counted as uses), and a CSV column. Without it the answer keeps its shape.
+   * `traffic` adds to each bucket `refused` (requests refused by the key's rate limit or quota;
+   * not counted as uses) and how the admitted requests were answered: `volumeOut`,
+   * `status2xx`..`status5xx`, `latencyMsAvg`, `latencyMsMax` (CSV columns too, in that order).
+   * Without it the answer keeps its published shape.
    */
   @IsOptional()
   @IsIn(['traffic'], { message: 'include must be traffic' })
@@ -57,6 +59,24 @@ export class UsagePointDto {
   count!: number;
   /** Only with include=traffic: requests refused by the key's limits. @example 0 */
   refused?: number;
+  /** Only with include=traffic: bytes of the response bodies sent back. @example 1024 */
+  volumeOut?: number;
+  /** Only with include=traffic: responses with a 2xx status. @example 1 */
+  status2xx?: number;
+  /** Only with include=traffic: responses with a 3xx status. @example 0 */
+  status3xx?: number;
+  /** Only with include=traffic: responses with a 4xx status. @example 0 */
+  status4xx?: number;
+  /** Only with include=traffic: responses with a 5xx status (502 and 504: the upstream failed). @example 0 */
+  status5xx?: number;
+  /**
+   * Only with include=traffic: mean latency in ms (to the µs) until the answer's headers: the
+   * upstream's in gateway mode, keymeter's own on its API. Null in a bucket with no answers.
+   * @example 12.5
+   */
+  latencyMsAvg?: number | null;
+  /** Only with include=traffic: the slowest answer's latency in ms; null with no answers. @example 48.021 */
+  latencyMsMax?: number | null;
 }
 
 export class UsageResponseDto {

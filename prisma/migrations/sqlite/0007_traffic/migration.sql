@@ -1,0 +1,19 @@
+-- CreateTable (edited by hand: WITHOUT ROWID, like usage_minutes, so rows are stored in key order)
+CREATE TABLE "traffic_minutes" (
+    "key_id" TEXT NOT NULL,
+    "minute" INTEGER NOT NULL,
+    "volume_out" BIGINT NOT NULL DEFAULT 0,
+    "responses" BIGINT NOT NULL DEFAULT 0,
+    "status_2xx" BIGINT NOT NULL DEFAULT 0,
+    "status_3xx" BIGINT NOT NULL DEFAULT 0,
+    "status_4xx" BIGINT NOT NULL DEFAULT 0,
+    "status_5xx" BIGINT NOT NULL DEFAULT 0,
+    "latency_us_sum" BIGINT NOT NULL DEFAULT 0,
+    "latency_us_max" BIGINT NOT NULL DEFAULT 0,
+
+    PRIMARY KEY ("key_id", "minute"),
+    CONSTRAINT "traffic_minutes_key_id_fkey" FOREIGN KEY ("key_id") REFERENCES "api_keys" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+) WITHOUT ROWID;
+
+-- AlterTable (the new column is the table's last, so SQLite adds it in place: no table copy)
+ALTER TABLE "api_keys" ADD COLUMN "usage_volume_out" BIGINT NOT NULL DEFAULT 0;
