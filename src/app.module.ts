@@ -8,6 +8,7 @@ import { CryptoModule } from './common/crypto/crypto.module';
 import { ShutdownState } from './common/shutdown';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { AccountLimitsModule } from './limits/account-limits.module';
@@ -29,6 +30,7 @@ import { RadarModule } from './radar/radar.module';
     RadarModule,
     HealthModule,
     DashboardModule,
+    GatewayModule,
   ],
   // The one global guard: deny by default. Here, where both the gate (access/) and the session
   // authenticator (auth/) it asks are in scope.

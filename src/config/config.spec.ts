@@ -238,4 +238,41 @@ describe(loadConfig.name, () => {
       expect(message.split('\n')).toHaveLength(7);
     });
   });
+
+  describe('gateway mode', () => {
+    it('is off unless both GATEWAY_UPSTREAM and GATEWAY_PORT are set', () => {
+      expect(loadConfig({}).gateway).toBeNull();
+      expect(
+        loadConfig({ GATEWAY_UPSTREAM: 'http://127.0.0.1:8081/v1', GATEWAY_PORT: '8080' }).gateway,
+      ).toEqual({ upstream: new URL('http://127.0.0.1:8081/v1'), port: 8080, timeoutMs: 30_000 });
+    });
+
+    it.each([
+      [{ GATEWAY_PORT: '8080' }, /GATEWAY_PORT=8080: set GATEWAY_UPSTREAM too/],
+      [{ GATEWAY_UPSTREAM: 'http://a:1' }, /GATEWAY_UPSTREAM="http:\/\/a:1": set GATEWAY_PORT too/],
+      [
+        { GATEWAY_UPSTREAM: 'not a url', GATEWAY_PORT: '8080' },
+        /GATEWAY_UPSTREAM="not a url": must be a URL/,
+      ],
+      [
+        { GATEWAY_UPSTREAM: 'ftp://a', GATEWAY_PORT: '8080' },
+        /must start with http:\/\/ or https:\/\//,
+      ],
+      [
+        { GATEWAY_UPSTREAM: 'http://a/?x=1', GATEWAY_PORT: '8080' },
+        /without query, fragment or credentials/,
+      ],
+      [
+        { GATEWAY_UPSTREAM: 'http://a', GATEWAY_PORT: '3000' },
+        /GATEWAY_PORT=3000: must differ from PORT/,
+      ],
+      [{ GATEWAY_UPSTREAM: 'http://a', GATEWAY_PORT: '70000' }, /GATEWAY_PORT="70000"/],
+      [
+        { GATEWAY_UPSTREAM: 'http://a', GATEWAY_PORT: '8080', GATEWAY_TIMEOUT_MS: '5' },
+        /GATEWAY_TIMEOUT_MS="5"/,
+      ],
+    ])('refuses %j, naming the variable', (env, message) => {
+      expect(() => loadConfig(env)).toThrow(message);
+    });
+  });
 });

@@ -184,6 +184,37 @@ export class EnvironmentVariables {
   @Max(1000)
   @IsInt()
   LARGE_USAGE_ANSWERS_IN_FLIGHT: number = 4;
+
+  /**
+   * Gateway mode: the API keymeter proxies, as http(s)://host[:port][/base]. With GATEWAY_PORT,
+   * requests to that port are checked for a key, metered and forwarded here. Unset: no gateway.
+   */
+  @IsOptional()
+  @IsString()
+  GATEWAY_UPSTREAM?: string;
+
+  /** The gateway's own port (the upstream's paths never meet keymeter's routes on PORT). */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(0)
+  @Max(65535)
+  @IsInt()
+  GATEWAY_PORT?: number;
+
+  /** How long the gateway waits for the upstream's response headers before answering 504. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(3_600_000)
+  @IsInt()
+  GATEWAY_TIMEOUT_MS: number = 30_000;
+}
+
+/** Gateway mode's settings; null when it is off. */
+export interface GatewayConfig {
+  upstream: URL;
+  port: number;
+  timeoutMs: number;
 }
 
 export type DatabaseConfig =
@@ -214,6 +245,7 @@ export interface AppConfig {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   largeUsageAnswersInFlight: number;
+  gateway: GatewayConfig | null;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -222,7 +254,14 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const raw: Record<string, string> = {};
-  for (const name of [...known, 'DATABASE_URL', 'KEYMETER_SECRET', 'CORS_ORIGINS']) {
+  const optional = [
+    'DATABASE_URL',
+    'KEYMETER_SECRET',
+    'CORS_ORIGINS',
+    'GATEWAY_UPSTREAM',
+    'GATEWAY_PORT',
+  ];
+  for (const name of [...known, ...optional]) {
     const value = env[name];
     if (value !== undefined && value !== '') raw[name] = value;
   }
@@ -268,7 +307,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     requestTimeoutMs: vars.REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: vars.KEEP_ALIVE_TIMEOUT_MS,
     largeUsageAnswersInFlight: vars.LARGE_USAGE_ANSWERS_IN_FLIGHT,
+    gateway: gatewayConfig(vars),
   };
+}
+
+const invalid = (name: string, value: unknown, why: string): ConfigError =>
+  new ConfigError(`Invalid configuration:\n  ${name}=${JSON.stringify(value)}: ${why}`);
+
+/** GATEWAY_UPSTREAM and GATEWAY_PORT go together; the upstream is an origin and a base path. */
+function gatewayConfig(vars: EnvironmentVariables): GatewayConfig | null {
+  const { GATEWAY_UPSTREAM: upstream, GATEWAY_PORT: port } = vars;
+  if (upstream === undefined && port === undefined) return null;
+  if (upstream === undefined) {
+    throw invalid(
+      'GATEWAY_PORT',
+      port,
+      'set GATEWAY_UPSTREAM too (the API the gateway forwards to)',
+    );
+  }
+  if (port === undefined) {
+    throw invalid(
+      'GATEWAY_UPSTREAM',
+      upstream,
+      'set GATEWAY_PORT too (the port the gateway listens on)',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(upstream);
+  } catch {
+    throw invalid(
+      'GATEWAY_UPSTREAM',
+      upstream,
+      'must be a URL such as http://127.0.0.1:8081 or https://api.internal/v1',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalid('GATEWAY_UPSTREAM', upstream, 'must start with http:// or https://');
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw invalid(
+      'GATEWAY_UPSTREAM',
+      upstream,
+      'must be an origin and an optional base path, without query, fragment or credentials',
+    );
+  }
+  if (port !== 0 && port === vars.PORT) {
+    throw invalid(
+      'GATEWAY_PORT',
+      port,
+      `must differ from PORT (${vars.PORT}): keymeter's API listens there`,
+    );
+  }
+  return { upstream: url, port, timeoutMs: vars.GATEWAY_TIMEOUT_MS };
 }
 
 /** A bad value as it may appear in a log: secrets hidden, credentials cut out of URLs. */

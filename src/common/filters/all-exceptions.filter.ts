@@ -32,7 +32,9 @@ const REASONS: Record<number, string> = {
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 export function envelope(statusCode: number, message: string | string[]): ErrorEnvelope {
@@ -79,7 +81,7 @@ export function prebuilt<E extends HttpException>(exception: E): E {
  * (`X-Requested-With: XMLHttpRequest`, as Spring Security and Rails use it) get a challenge
  * naming the session instead.
  */
-function challenge(request: Request): string {
+export function challenge(request: Pick<Request, 'headers'>): string {
   return request.headers['x-requested-with'] === 'XMLHttpRequest'
     ? 'Session realm="keymeter"'
     : 'Basic realm="keymeter"';

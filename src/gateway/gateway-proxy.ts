@@ -1,0 +1,390 @@
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { AccessGate } from '../access/access-gate';
+import { extractKey } from '../access/credentials';
+import type { KeyAccess } from '../access/key-access.repository';
+import { Refusal } from '../access/refusal';
+import { challenge, envelope } from '../common/filters/all-exceptions.filter';
+import type { GatewayConfig } from '../config/config';
+import { databaseErrorAnswer } from '../prisma/database-errors';
+import type { Answer } from '../usage/pending-usage';
+import { UsageMeter } from '../usage/usage-meter.service';
+import {
+  clientResponseHeaders,
+  DistinctHeaders,
+  ForwardedFor,
+  outgoing,
+  responseHead,
+  upstreamPath,
+  upstreamRequestHeaders,
+} from './forwarding';
+import { ActiveExchanges } from './active-exchanges';
+import { GatewayMetrics, upstreamFault, UpstreamFault } from './gateway-metrics';
+
+/** An answer keymeter itself gives on the gateway port: a status and the envelope's bytes. */
+interface OwnAnswer {
+  status: number;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+const json = (status: number, message: string, code?: string): Buffer =>
+  Buffer.from(JSON.stringify({ ...envelope(status, message), ...(code ? { code } : {}) }));
+
+/** Envelopes built once per refusal: a flood of bad keys costs no serialisation. */
+const REFUSAL_BODIES = new Map<Refusal, Buffer>();
+
+function refusalBody(refusal: Refusal): Buffer {
+  let body = REFUSAL_BODIES.get(refusal);
+  if (!body) {
+    body = json(refusal.status, refusal.message, refusal.inEnvelope ? refusal.code : undefined);
+    REFUSAL_BODIES.set(refusal, body);
+  }
+  return body;
+}
+
+/** The request body's declared size: what a volume quota is judged by before it streams. */
+function declaredBytes(request: IncomingMessage): number {
+  const length = Number(request.headers['content-length']);
+  return Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
+
+/** Headers set before the answer is known (RateLimit, Retry-After), for a raw upgrade answer. */
+class HeaderBag {
+  readonly headers: Record<string, string> = {};
+  setHeader(name: string, value: number | string | readonly string[]): this {
+    this.headers[name.toLowerCase()] = String(value);
+    return this;
+  }
+}
+
+/**
+ * Gateway mode's forwarding: each request on the gateway port is admitted by the AccessGate
+ * (the same keys, refusals and limits as keymeter's API), forwarded to the upstream with the key
+ * removed and the key's identity added, and streamed back both ways without buffering. When
+ * the exchange is over (answered, failed or cut off) one use is recorded with its bytes in and
+ * out, the status the client got and the upstream's latency to its response headers.
+ *
+ * Built on node:http: a pooled keep-alive Agent and stream.pipeline (README, "Gateway mode",
+ * says why no proxy library).
+ */
+export class GatewayProxy {
+  private readonly agent: http.Agent;
+  private readonly send: typeof http.request;
+  private readonly upstreamHost: string;
+  private readonly upstreamOrigin: { protocol: string; hostname: string; port: string };
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly gate: AccessGate,
+    private readonly meter: UsageMeter,
+    private readonly metrics: GatewayMetrics,
+    private readonly active: ActiveExchanges,
+  ) {
+    const secure = config.upstream.protocol === 'https:';
+    const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' };
+    this.agent = secure
+      ? new https.Agent(options as https.AgentOptions)
+      : new http.Agent(options as http.AgentOptions);
+    this.send = secure ? https.request : http.request;
+    this.upstreamHost = config.upstream.host;
+    const { protocol, hostname, port } = config.upstream;
+    // URL keeps IPv6 literals in brackets; the socket wants the bare address.
+    this.upstreamOrigin = { protocol, hostname: hostname.replace(/^\[|\]$/g, ''), port };
+  }
+
+  /** Pooled sockets are closed: after the server has stopped (shutdown). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** The server's 'request' and 'checkContinue' listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const done = this.active.begin();
+    res.once('close', done);
+    if (this.active.draining) res.setHeader('Connection', 'close');
+    const key = this.gate.authorize(
+      extractKey(req.headers, req.rawHeaders),
+      'any-key',
+      declaredBytes(req),
+      res,
+    );
+    if (key instanceof Promise) {
+      key.then(
+        (found) => this.forwardOrRefuse(req, res, found, started),
+        (error: unknown) => this.answer(req, res, this.lookupFailure(error)),
+      );
+    } else {
+      this.forwardOrRefuse(req, res, key, started);
+    }
+  };
+
+  private forwardOrRefuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: KeyAccess | Refusal,
+    started: number,
+  ): void {
+    if (key instanceof Refusal) {
+      this.answer(req, res, this.refusal(req, key));
+      return;
+    }
+    this.forward(req, res, key, started);
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: KeyAccess,
+    started: number,
+  ): void {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let latencyUs = 0;
+    let responded = false;
+    let fault: UpstreamFault | null = null;
+    const upstream = this.send({
+      ...this.upstreamOrigin,
+      agent: this.agent,
+      method: req.method,
+      path: upstreamPath(this.config.upstream.pathname, req.url ?? '/'),
+      headers: outgoing(
+        upstreamRequestHeaders(req.headersDistinct, this.forwardedFor(req, key), {
+          upgrade: false,
+        }),
+      ),
+    });
+    const timer = setTimeout(() => {
+      fault = 'timeout';
+      upstream.destroy();
+    }, this.config.timeoutMs);
+
+    // Recorded once, whatever ends the exchange: the answer's end, a fault, or the client leaving.
+    res.once('close', () => {
+      clearTimeout(timer);
+      if (!responded) upstream.destroy();
+      const status = res.headersSent ? res.statusCode : 0;
+      this.record(key, bytesIn, { volumeOut: bytesOut, status, latencyUs });
+    });
+
+    upstream.on('continue', () => res.writeContinue());
+    upstream.on('response', (upstreamResponse) => {
+      clearTimeout(timer);
+      responded = true;
+      latencyUs = (performance.now() - started) * 1000;
+      if (res.destroyed) {
+        upstreamResponse.destroy();
+        return;
+      }
+      const status = upstreamResponse.statusCode ?? 502;
+      this.metrics.answered(status, latencyUs / 1e6);
+      const headers: DistinctHeaders = clientResponseHeaders(upstreamResponse.headersDistinct);
+      if (this.active.draining) headers.connection = ['close'];
+      for (const [name, value] of Object.entries(outgoing(headers))) res.setHeader(name, value);
+      res.writeHead(status, upstreamResponse.statusMessage);
+      upstreamResponse.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+      // A client that leaves mid-body destroys the upstream response, and with it its socket.
+      pipeline(upstreamResponse, res, () => undefined);
+    });
+    upstream.on('error', (error) => {
+      clearTimeout(timer);
+      if (res.destroyed || res.writableEnded) return; // the client left: not the upstream's fault
+      fault ??= upstreamFault(error);
+      this.metrics.upstreamError(fault);
+      if (responded || res.headersSent) {
+        res.destroy(); // the upstream failed mid-body: the client sees the body cut off
+        return;
+      }
+      latencyUs = (performance.now() - started) * 1000;
+      const answer = this.upstreamFailure(fault);
+      this.metrics.answered(answer.status, latencyUs / 1e6);
+      bytesOut = answer.body.length;
+      this.answer(req, res, answer);
+    });
+
+    req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+    // A client that leaves mid-upload destroys the upstream request (and its socket).
+    pipeline(req, upstream, () => undefined);
+  }
+
+  private record(key: KeyAccess, bytesIn: number, answer: Answer): void {
+    const write = this.meter.answered(key.id, 1, bytesIn, answer);
+    if (write) this.active.waitFor(write);
+  }
+
+  /** The server's 'upgrade' listener: a WebSocket (or other upgrade) through the gateway. */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const started = performance.now();
+    const done = this.active.begin();
+    socket.once('close', done);
+    socket.on('error', () => socket.destroy());
+    const bag = new HeaderBag();
+    const key = this.gate.authorize(extractKey(req.headers, req.rawHeaders), 'any-key', 0, bag);
+    const go = (found: KeyAccess | Refusal): void => {
+      if (found instanceof Refusal) {
+        this.answerRaw(socket, { ...this.refusal(req, found), headers: { ...bag.headers } });
+        return;
+      }
+      this.tunnel(req, socket, head, found, started, bag.headers);
+    };
+    if (key instanceof Promise) {
+      key.then(go, (error: unknown) => this.answerRaw(socket, this.lookupFailure(error)));
+    } else {
+      go(key);
+    }
+  };
+
+  private tunnel(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    key: KeyAccess,
+    started: number,
+    limitHeaders: Record<string, string>,
+  ): void {
+    let bytesIn = head.length;
+    let bytesOut = 0;
+    let latencyUs = 0;
+    let status = 0;
+    let upstreamSocket: Duplex | null = null;
+    let fault: UpstreamFault | null = null;
+    const upstream = this.send({
+      ...this.upstreamOrigin,
+      // An upgraded socket is never returned to a pool.
+      agent: false,
+      method: req.method,
+      path: upstreamPath(this.config.upstream.pathname, req.url ?? '/'),
+      headers: outgoing(
+        upstreamRequestHeaders(req.headersDistinct, this.forwardedFor(req, key), {
+          upgrade: true,
+        }),
+      ),
+    });
+    const timer = setTimeout(() => {
+      fault = 'timeout';
+      upstream.destroy();
+    }, this.config.timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      upstream.destroy();
+      upstreamSocket?.destroy();
+      this.record(key, bytesIn, { volumeOut: bytesOut, status, latencyUs });
+    });
+    socket.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+
+    upstream.on('upgrade', (upstreamResponse, upgraded, upstreamHead) => {
+      clearTimeout(timer);
+      latencyUs = (performance.now() - started) * 1000;
+      status = 101;
+      upstreamSocket = upgraded;
+      this.metrics.answered(101, latencyUs / 1e6);
+      if (socket.destroyed) {
+        upgraded.destroy();
+        return;
+      }
+      upgraded.on('error', () => upgraded.destroy());
+      upgraded.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+      upgraded.once('close', () => socket.destroy());
+      const headers = { ...upstreamResponse.headersDistinct };
+      for (const [name, value] of Object.entries(limitHeaders)) headers[name] = [value];
+      socket.write(
+        responseHead(101, upstreamResponse.statusMessage ?? 'Switching Protocols', headers),
+      );
+      if (upstreamHead.length > 0) {
+        bytesOut += upstreamHead.length;
+        socket.write(upstreamHead);
+      }
+      if (head.length > 0) upgraded.write(head);
+      socket.pipe(upgraded);
+      upgraded.pipe(socket);
+      this.active.hold(socket);
+    });
+    upstream.on('response', (upstreamResponse) => {
+      // The upstream declined the upgrade: its answer goes back as it is, then the socket closes.
+      clearTimeout(timer);
+      latencyUs = (performance.now() - started) * 1000;
+      status = upstreamResponse.statusCode ?? 502;
+      this.metrics.answered(status, latencyUs / 1e6);
+      const headers = clientResponseHeaders(upstreamResponse.headersDistinct);
+      headers.connection = ['close'];
+      socket.write(responseHead(status, upstreamResponse.statusMessage ?? '', headers));
+      upstreamResponse.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+      upstreamResponse.pipe(socket);
+    });
+    upstream.on('error', (error) => {
+      clearTimeout(timer);
+      if (socket.destroyed || status !== 0) return;
+      fault ??= upstreamFault(error);
+      this.metrics.upstreamError(fault);
+      const answer = this.upstreamFailure(fault);
+      latencyUs = (performance.now() - started) * 1000;
+      status = answer.status;
+      bytesOut = answer.body.length;
+      this.metrics.answered(status, latencyUs / 1e6);
+      this.answerRaw(socket, answer);
+    });
+    upstream.end();
+  }
+
+  private forwardedFor(req: IncomingMessage, key: KeyAccess): ForwardedFor {
+    return {
+      clientAddress: req.socket.remoteAddress ?? '',
+      keyId: key.id,
+      keyName: key.name,
+      accountId: key.accountId,
+      upstreamHost: this.upstreamHost,
+    };
+  }
+
+  private refusal(req: IncomingMessage, refusal: Refusal): OwnAnswer {
+    const headers: Record<string, string> = {};
+    if (refusal.status === 401) headers['WWW-Authenticate'] = challenge(req);
+    return { status: refusal.status, body: refusalBody(refusal), headers };
+  }
+
+  /** A key lookup that failed (the database is down, on a cache miss): 503, no detail. */
+  private lookupFailure(error: unknown): OwnAnswer {
+    const mapped = databaseErrorAnswer(error);
+    const status = mapped?.statusCode ?? 503;
+    const message = mapped?.message ?? 'the key could not be checked; retry shortly';
+    return { status, body: json(status, message), headers: { 'Retry-After': '1' } };
+  }
+
+  private upstreamFailure(fault: UpstreamFault): OwnAnswer {
+    return fault === 'timeout'
+      ? {
+          status: 504,
+          body: json(504, `the upstream API sent no response within ${this.config.timeoutMs} ms`),
+          headers: {},
+        }
+      : { status: 502, body: json(502, 'the upstream API could not be reached'), headers: {} };
+  }
+
+  /** keymeter's own answer on the gateway port (a refusal, 502, 504, 503). */
+  private answer(req: IncomingMessage, res: ServerResponse, answer: OwnAnswer): void {
+    if (res.headersSent || res.destroyed) return;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    // A body the request still has is not read: the connection closes instead of draining it.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    res.statusCode = answer.status;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', answer.body.length);
+    res.end(answer.body);
+  }
+
+  private answerRaw(socket: Duplex, answer: OwnAnswer): void {
+    if (socket.destroyed) return;
+    const headers: DistinctHeaders = {};
+    for (const [name, value] of Object.entries(answer.headers)) headers[name] = [value];
+    headers['content-type'] = ['application/json; charset=utf-8'];
+    headers['content-length'] = [String(answer.body.length)];
+    headers.connection = ['close'];
+    const reason = envelope(answer.status, '').error;
+    socket.end(
+      Buffer.concat([Buffer.from(responseHead(answer.status, reason, headers)), answer.body]),
+    );
+  }
+}
