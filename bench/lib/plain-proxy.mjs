@@ -61,7 +61,7 @@ function requestHeaders(req) {
     if (name.startsWith('x-forwarded-')) continue;
     out[name] = values;
   }
-  out.host = upstream.host; // a string: Node 20's Agent reads it for the servername
+  out.host = [upstream.host];
   const chain = (distinct['x-forwarded-for'] ?? []).join(', ');
   const ip = req.socket.remoteAddress ?? '';
   out['x-forwarded-for'] = [chain ? `${chain}, ${ip}` : ip];
@@ -90,7 +90,7 @@ function nodeHttp({ lean }) {
       agent,
       method: req.method,
       path: base + req.url,
-      headers: requestHeaders(req),
+      headers: single(requestHeaders(req)),
     });
     const timer = setTimeout(
       () => up.destroy(Object.assign(new Error('timeout'), { timeout: true })),
@@ -104,8 +104,8 @@ function nodeHttp({ lean }) {
       clearTimeout(timer);
       responded = true;
       if (res.destroyed) return void ures.destroy();
-      for (const [name, values] of Object.entries(responseHeaders(ures.headersDistinct)))
-        res.setHeader(name, values);
+      for (const [name, value] of Object.entries(single(responseHeaders(ures.headersDistinct))))
+        res.setHeader(name, value);
       res.writeHead(ures.statusCode, ures.statusMessage);
       if (lean) {
         ures.on('error', () => res.destroy());
@@ -124,6 +124,10 @@ function nodeHttp({ lean }) {
   };
 }
 
+/**
+ * One value as a string, repeated ones as an array: as the gateway's outgoing() does (Node's
+ * Agent wants Host as a string, undici refuses content-length: ['5']).
+ */
 function single(headers) {
   const out = {};
   for (const [name, values] of Object.entries(headers))
@@ -146,7 +150,6 @@ async function undiciPool() {
       {
         method: req.method,
         path: base + req.url,
-        // undici takes a single value as a string (it refuses content-length: ['5'])
         headers: single(requestHeaders(req)),
         body,
         signal: controller.signal,
@@ -158,8 +161,8 @@ async function undiciPool() {
         const distinct = {};
         for (const [name, value] of Object.entries(data.headers))
           distinct[name] = Array.isArray(value) ? value : [value];
-        for (const [name, values] of Object.entries(responseHeaders(distinct)))
-          res.setHeader(name, values);
+        for (const [name, value] of Object.entries(single(responseHeaders(distinct))))
+          res.setHeader(name, value);
         res.writeHead(data.statusCode);
         pipeline(data.body, res, () => undefined);
       },
