@@ -71,7 +71,9 @@ export function configureApp(app: NestExpressApplication): INestApplication {
       .setDescription(
         'API keys for your customers, and every request made with them metered per minute ' +
           '(count and bytes). Optidash-compatible provisioning under /1.0, Radar-compatible ' +
-          'key management under /api/v1.',
+          'key management under /api/v1. In gateway mode (GATEWAY_UPSTREAM, GATEWAY_PORT) ' +
+          'keymeter also forwards requests on a port of its own to your API and meters them, ' +
+          'with bytes out, status classes and latency in usage answers with include=traffic.',
       )
       .setVersion('1.0')
       .addBasicAuth(

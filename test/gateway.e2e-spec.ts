@@ -459,7 +459,7 @@ describe('gateway mode with no upstream listening', () => {
   });
   afterAll(() => target?.close());
 
-  it('answers 502 with the envelope and no internal detail, and meters the use', async () => {
+  it('answers 502 with the envelope and no internal detail, meters the use, and documents the figures', async () => {
     const owner = await account(target.http);
     const key = await createKey(target.http, owner.masterKey, 'no upstream');
     const port = target.app.get(GatewayServer).port!;
@@ -478,6 +478,21 @@ describe('gateway mode with no upstream listening', () => {
     const metrics = await target.http
       .get('/metrics')
       .set({ Authorization: basic(owner.masterKey) });
+    const doc = (await target.http.get('/docs-json').expect(200)).body as {
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
+    const point = Object.keys(doc.components.schemas.UsagePointDto.properties);
+    expect(point).toEqual(
+      expect.arrayContaining([
+        'volumeOut',
+        'status2xx',
+        'status5xx',
+        'latencyMsAvg',
+        'latencyMsMax',
+      ]),
+    );
+    expect(doc.components.schemas.KeyDto.properties.volumeOut).toBeDefined();
+    expect(doc.components.schemas.MeDto.properties.volumeOut).toBeDefined();
     expect(metrics.text).toMatch(
       /keymeter_gateway_upstream_errors_total\{upstream="127\.0\.0\.1:\d+",reason="refused"\} 1/,
     );

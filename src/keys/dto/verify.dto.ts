@@ -81,6 +81,8 @@ export class MeDto {
   lastUsedAt!: Date | null;
   usageCount!: number;
   volume!: number;
+  /** Bytes of the response bodies sent back for the key's requests. */
+  volumeOut!: number;
   rateLimit?: RateLimitViewDto;
   quota?: QuotaViewDto;
 }
