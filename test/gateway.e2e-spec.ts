@@ -414,6 +414,143 @@ for (const provider of providers()) {
       expect(upstream.seen.length).toBe(before + 2);
     });
 
+    it('cannot be made to smuggle a second request to the upstream', async () => {
+      const key = await createKey(target.http, owner.masterKey, 'smuggler');
+      const inner =
+        'GET /base/echo/smuggled HTTP/1.1\r\nHost: x\r\nx-keymeter-key-id: victim\r\n\r\n';
+      const attempts: Call[] = [
+        // A GET with a chunked body: unframed, it would be read as a request of its own.
+        {
+          path: '/echo/outer',
+          headers: { 'x-api-key': key.key, 'Transfer-Encoding': 'chunked' },
+          body: [Buffer.from(inner)],
+        },
+        // Content-Length named in Connection, so that a proxy would drop it.
+        {
+          method: 'DELETE',
+          path: '/echo/outer',
+          headers: {
+            'x-api-key': key.key,
+            'Content-Length': String(inner.length),
+            Connection: 'keep-alive, content-length',
+          },
+          body: Buffer.from(inner),
+        },
+      ];
+      for (const attempt of attempts) {
+        const before = upstream.seen.length;
+        const reply = await call(port, attempt);
+        expect(reply.status).toBe(200);
+        // Give a smuggled request time to arrive, if one was sent.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const seen = upstream.seen.slice(before);
+        expect(seen.map((r) => r.url)).toEqual(['/base/echo/outer']);
+        expect(seen[0].bodyBytes).toBe(inner.length);
+      }
+    });
+
+    it('bounds the wait for the answer, not the time the upload takes', async () => {
+      // 1,000 ms of timeout; the body takes ~1,600 ms to arrive, then the answer comes at once.
+      const key = await createKey(target.http, owner.masterKey, 'slow upload');
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/sink',
+            agent: false,
+            headers: { 'x-api-key': key.key, 'Content-Length': '8' },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: Buffer.concat(chunks),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        let sent = 0;
+        const tick = setInterval(() => {
+          req.write('ab');
+          if (++sent === 4) {
+            clearInterval(tick);
+            req.end();
+          }
+        }, 400);
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.body.toString()).toBe('8');
+    });
+
+    it('asks for a Content-Length from a key with a volume quota, before consuming anything', async () => {
+      const created = await target.http
+        .post('/1.0/keys')
+        .set(master())
+        .send({ name: 'volume quota', quota: { volumeBytes: 1000, period: 'month' } })
+        .expect(200);
+      const headers = { 'x-api-key': created.body.key as string };
+      const chunked = await call(port, {
+        method: 'POST',
+        path: '/sink',
+        headers: { ...headers, 'Transfer-Encoding': 'chunked' },
+        body: [Buffer.alloc(5000)],
+      });
+      expect(chunked.status).toBe(411);
+      expect(json(chunked)).toMatchObject({ statusCode: 411, error: 'Length Required' });
+      const declared = await call(port, {
+        method: 'POST',
+        path: '/sink',
+        headers: { ...headers, 'Content-Length': '600' },
+        body: Buffer.alloc(600),
+      });
+      expect(declared.status).toBe(200);
+      const over = await call(port, {
+        method: 'POST',
+        path: '/sink',
+        headers: { ...headers, 'Content-Length': '600' },
+        body: Buffer.alloc(600),
+      });
+      expect(json(over)).toMatchObject({ statusCode: 429, code: 'USAGE_EXCEEDED' });
+    });
+
+    it('stops an upload the upstream has answered, and meters what was forwarded', async () => {
+      const key = await createKey(target.http, owner.masterKey, 'early answers');
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/early',
+          agent: false,
+          headers: { 'x-api-key': key.key, 'Content-Length': '100000000' },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        // 64 KiB every 10 ms: far from done when the answer comes.
+        const tick = setInterval(() => {
+          if (!req.write(patternChunk(0, 65_536))) clearInterval(tick);
+        }, 10);
+        req.on('close', () => clearInterval(tick));
+      });
+      expect(reply).toEqual({ status: 200, body: 'early' });
+      await eventually('the exchange to end', () => target.app.get(GatewayServer).inFlight === 0);
+      const { totals } = await traffic(key.id);
+      expect(totals).toMatchObject({ count: 1, volumeOut: 5, status2xx: 1 });
+      // What went upstream before the answer, no more and no less than the gateway forwarded.
+      expect(totals.volume).toBeGreaterThan(0);
+      expect(totals.volume).toBeLessThan(100_000_000);
+    });
+
     it('aborts the upstream request when the client leaves mid-download, and leaks nothing', async () => {
       const key = await createKey(target.http, owner.masterKey, 'aborts');
       const gateway = target.app.get(GatewayServer);

@@ -30,6 +30,10 @@ export class ActiveExchanges {
 
   /** A tunnelled socket (an upgrade), closed at shutdown: nothing else would end it. */
   hold(socket: Duplex): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
     this.tunnels.add(socket);
     socket.once('close', () => this.tunnels.delete(socket));
   }

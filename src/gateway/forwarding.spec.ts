@@ -27,7 +27,6 @@ describe('upstreamRequestHeaders', () => {
       'keep-alive': ['timeout=5'],
       'x-trace-hop': ['1'],
       te: ['trailers'],
-      'transfer-encoding': ['chunked'],
       'proxy-connection': ['keep-alive'],
       accept: ['application/json'],
       'x-custom': ['one', 'two'],
@@ -63,6 +62,25 @@ describe('upstreamRequestHeaders', () => {
     expect(out.host).toEqual(['api.internal:8081']);
   });
 
+  it('never lets Connection drop the framing headers, and sends a chunked body on chunked', () => {
+    // Dropping Content-Length would send the body unframed: the upstream would read it as
+    // more requests (smuggling).
+    expect(
+      sent({
+        connection: ['keep-alive, content-length, host, x-a'],
+        'content-length': ['5'],
+        'x-a': ['1'],
+      }),
+    ).toMatchObject({ 'content-length': ['5'], host: ['api.internal:8081'] });
+    const chunked = sent({ 'transfer-encoding': ['chunked'], connection: ['transfer-encoding'] });
+    expect(chunked['transfer-encoding']).toEqual(['chunked']);
+    expect(chunked['content-length']).toBeUndefined();
+  });
+
+  it('drops a client’s Forwarded header, as it replaces X-Forwarded-*', () => {
+    expect(sent({ forwarded: ['for=1.2.3.4;proto=https'] }).forwarded).toBeUndefined();
+  });
+
   it('keeps Connection: Upgrade and Upgrade for a WebSocket handshake only', () => {
     const handshake = { connection: ['Upgrade'], upgrade: ['websocket'] };
     expect(sent(handshake, true)).toMatchObject({
@@ -92,7 +110,13 @@ describe('upstreamPath', () => {
     ['/', '/v1/users?id=1', '/v1/users?id=1'],
     ['/base', '/v1?x=%20', '/base/v1?x=%20'],
     ['/base/', '/', '/base/'],
-    ['/base', '*', '/base/*'],
+    ['/base', '*', '/base'],
+    ['/', '*', '*'],
+    ['/v1', '/../admin', '/v1/admin'],
+    ['/v1', '/a/%2E%2e/../admin?q=/../x', '/v1/admin?q=/../x'],
+    ['/v1', '/a/./b', '/v1/a/b'],
+    ['/v1', '/a..b/.c', '/v1/a..b/.c'],
+    ['/v1', 'http://evil.example/x?y=1', '/v1/x?y=1'],
   ])('base %s + %s is %s', (base, target, expected) => {
     expect(upstreamPath(base, target)).toBe(expected);
   });
@@ -104,6 +128,8 @@ describe('headerSafe and outgoing', () => {
     expect(headerSafe('café ☕')).toBe('caf%C3%A9%20%E2%98%95');
     expect(decodeURIComponent(headerSafe('line\nbreak'))).toBe('line\nbreak');
     expect(headerSafe(' padded')).toBe('%20padded');
+    // A name with % in it is encoded too, so that decoding any sent name gives it back.
+    expect(headerSafe('a%20b')).toBe('a%2520b');
   });
 
   it('gives single values as strings and repeated ones as arrays', () => {

@@ -16,12 +16,30 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers the upstream learns from keymeter alone: a client's own are dropped. */
-const KEYMETER_HEADERS = new Set([
+/**
+ * Headers the upstream learns from this hop alone: a client's own are dropped (x-keymeter-*,
+ * and the forwarding headers, which are set afresh), as are the key's headers.
+ */
+const REPLACED = new Set([
   'x-keymeter-key-id',
   'x-keymeter-key-name',
   'x-keymeter-account-id',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'host',
+  // An admitted request's Authorization header, if it has one, carried the key.
+  'authorization',
+  'x-api-key',
 ]);
+
+/**
+ * Headers that frame the message: a Connection header cannot make them hop-by-hop. Dropping
+ * Content-Length (or Transfer-Encoding) would send the body unframed, and the upstream would
+ * read it as further requests (request smuggling).
+ */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /** Who made the request, as the gateway saw it. */
 export interface ForwardedFor {
@@ -41,7 +59,7 @@ function connectionOptions(headers: DistinctHeaders): Set<string> {
   for (const value of headers.connection ?? []) {
     for (const name of value.split(',')) {
       const trimmed = name.trim().toLowerCase();
-      if (trimmed !== '') names.add(trimmed);
+      if (trimmed !== '' && !FRAMING.has(trimmed)) names.add(trimmed);
     }
   }
   return names;
@@ -53,15 +71,19 @@ function connectionOptions(headers: DistinctHeaders): Set<string> {
  * gives the name back).
  */
 export function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) && value.trim() === value ? value : encodeURIComponent(value);
+  return /^[\x20-\x24\x26-\x7e]*$/.test(value) && value.trim() === value
+    ? value
+    : encodeURIComponent(value);
 }
 
 /**
- * The headers sent upstream: the client's, without hop-by-hop headers, without the header that
- * carried the key (Authorization or x-api-key: an admitted request's Authorization always held it) and without any x-keymeter-*
- * the client sent; with the key's id, name and account, Host set to the upstream and the
- * X-Forwarded-* headers (For appended to any the client sent; Proto and Host as this hop saw
- * them). `upgrade` keeps Connection and Upgrade for a WebSocket handshake.
+ * The headers sent upstream: the client's, without hop-by-hop headers (and those its Connection
+ * header names, never the framing ones), without the header that carried the key
+ * (Authorization or x-api-key) and without any x-keymeter-* or forwarding header the client
+ * sent; with the key's id, name and account, Host set to the upstream and X-Forwarded-For
+ * (appended to the client's), -Proto and -Host as this hop saw them. A body sent chunked goes
+ * on chunked (Node frames it; without the header a GET's body would go unframed). `upgrade`
+ * keeps Connection and Upgrade for a WebSocket handshake.
  */
 export function upstreamRequestHeaders(
   headers: DistinctHeaders,
@@ -71,13 +93,15 @@ export function upstreamRequestHeaders(
   const dropped = connectionOptions(headers);
   const out: DistinctHeaders = {};
   for (const [name, values] of Object.entries(headers)) {
-    if (values === undefined) continue;
-    if (HOP_BY_HOP.has(name) || dropped.has(name) || KEYMETER_HEADERS.has(name)) continue;
-    // An admitted request's Authorization header, if it has one, carried the key.
-    if (name === 'x-api-key' || name === 'authorization' || name === 'host') continue;
-    if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host')
-      continue;
+    if (values === undefined || HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    if (REPLACED.has(name)) continue;
     out[name] = values;
+  }
+  // Node's parser has already refused a request with both, or with a transfer coding other
+  // than chunked last; the body it passes on is the decoded one, sent on chunked again.
+  if (headers['transfer-encoding']) {
+    delete out['content-length'];
+    out['transfer-encoding'] = ['chunked'];
   }
   if (options.upgrade && headers.upgrade) {
     out.connection = ['Upgrade'];
@@ -122,10 +146,29 @@ export function outgoing(headers: DistinctHeaders): Record<string, string | stri
   return out;
 }
 
-/** The upstream path for a request's target: the base path joined to it, the query kept. */
+/** A `.` or `..` path segment, plain or percent-encoded (URL parsers treat %2e as a dot). */
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|\?|#|$)/i;
+
+/**
+ * The upstream path for a request's target: the base path joined to its path, the query kept.
+ * An absolute-form target (`http://host/x`, as sent to proxies) gives its path; dot segments are
+ * resolved first, so `/../admin` cannot leave the base path; `*` (OPTIONS *) is the base path.
+ */
 export function upstreamPath(basePath: string, target: string): string {
   const base = basePath.endsWith('/') ? basePath.slice(0, -1) : basePath;
-  const path = target.startsWith('/') ? target : `/${target}`;
+  if (target === '*') return base === '' ? '*' : base;
+  let path = target;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    const url = new URL(path);
+    path = `${url.pathname}${url.search}`;
+  } else if (!path.startsWith('/')) {
+    path = `/${path}`;
+  }
+  const query = path.indexOf('?');
+  const pathname = query < 0 ? path : path.slice(0, query);
+  if (DOT_SEGMENT.test(pathname)) {
+    path = new URL(path, 'http://upstream.invalid').pathname + (query < 0 ? '' : path.slice(query));
+  }
   return `${base}${path}`;
 }
 

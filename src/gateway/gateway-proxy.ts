@@ -45,6 +45,27 @@ function refusalBody(refusal: Refusal): Buffer {
   return body;
 }
 
+/** Methods whose request may be sent again when a reused connection turns out to be closed. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'PUT']);
+
+const LENGTH_REQUIRED: OwnAnswer = {
+  status: 411,
+  body: json(
+    411,
+    'this key has a volume quota: send the request body with a Content-Length, not chunked',
+  ),
+  headers: {},
+};
+
+/** How long a tunnel stays half-open after one side has ended it. */
+const TUNNEL_LINGER_MS = 2000;
+
+const SHUTTING_DOWN: OwnAnswer = {
+  status: 503,
+  body: json(503, 'the gateway is shutting down; retry on another instance'),
+  headers: { 'Retry-After': '1' },
+};
+
 /** The request body's declared size: what a volume quota is judged by before it streams. */
 function declaredBytes(request: IncomingMessage): number {
   const length = Number(request.headers['content-length']);
@@ -84,7 +105,9 @@ export class GatewayProxy {
     private readonly active: ActiveExchanges,
   ) {
     const secure = config.upstream.protocol === 'https:';
-    const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' };
+    // No cap on concurrent upstream connections (long polls and streams must not queue others);
+    // idle ones close after 4 s, before the upstream's own idle timeout is likely to close them.
+    const options = { keepAlive: true, maxFreeSockets: 256, timeout: 4000, scheduling: 'lifo' };
     this.agent = secure
       ? new https.Agent(options as https.AgentOptions)
       : new http.Agent(options as http.AgentOptions);
@@ -103,22 +126,43 @@ export class GatewayProxy {
   /** The server's 'request' and 'checkContinue' listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const done = this.active.begin();
-    res.once('close', done);
+    // An exchange is in flight until it is recorded: a forwarded one may outlive its response
+    // (its upload still being forwarded), any other ends with its response.
+    const exchange = { done: this.active.begin(), forwarded: false };
+    res.once('close', () => {
+      if (!exchange.forwarded) exchange.done();
+    });
     if (this.active.draining) res.setHeader('Connection', 'close');
-    const key = this.gate.authorize(
-      extractKey(req.headers, req.rawHeaders),
-      'any-key',
-      declaredBytes(req),
-      res,
-    );
-    if (key instanceof Promise) {
-      key.then(
-        (found) => this.forwardOrRefuse(req, res, found, started),
-        (error: unknown) => this.answer(req, res, this.lookupFailure(error)),
-      );
+    const credential = extractKey(req.headers, req.rawHeaders);
+    const admit = (): void => {
+      const key = this.gate.authorize(credential, 'any-key', declaredBytes(req), res);
+      if (key instanceof Promise) {
+        key.then(
+          (found) => this.forwardOrRefuse(req, res, found, started, exchange),
+          (error: unknown) => this.answer(req, res, this.lookupFailure(error)),
+        );
+      } else {
+        this.forwardOrRefuse(req, res, key, started, exchange);
+      }
+    };
+    if (req.headers['content-length'] !== undefined || !req.headers['transfer-encoding']) {
+      admit();
+      return;
+    }
+    // A body of unknown length cannot be held to a volume quota before it streams: such a key
+    // must declare it. Asked before admission, so the refusal consumes nothing.
+    const found = this.gate.find(credential);
+    const judge = (key: KeyAccess | Refusal): void => {
+      if (!(key instanceof Refusal) && key.limits?.quota?.volumeBytes != null) {
+        this.answer(req, res, LENGTH_REQUIRED);
+      } else {
+        admit();
+      }
+    };
+    if (found instanceof Promise) {
+      found.then(judge, (error: unknown) => this.answer(req, res, this.lookupFailure(error)));
     } else {
-      this.forwardOrRefuse(req, res, key, started);
+      judge(found);
     }
   };
 
@@ -127,12 +171,16 @@ export class GatewayProxy {
     res: ServerResponse,
     key: KeyAccess | Refusal,
     started: number,
+    exchange: { done: () => void; forwarded: boolean },
   ): void {
     if (key instanceof Refusal) {
       this.answer(req, res, this.refusal(req, key));
       return;
     }
-    this.forward(req, res, key, started);
+    // The client left while its key was looked up: nothing to forward.
+    if (res.destroyed) return;
+    exchange.forwarded = true;
+    this.forward(req, res, key, started, 0, exchange.done);
   }
 
   private forward(
@@ -140,6 +188,8 @@ export class GatewayProxy {
     res: ServerResponse,
     key: KeyAccess,
     started: number,
+    retries: number,
+    done: () => void,
   ): void {
     let bytesIn = 0;
     let bytesOut = 0;
@@ -157,22 +207,46 @@ export class GatewayProxy {
         }),
       ),
     });
-    const timer = setTimeout(() => {
+    const timeOut = (): void => {
       fault = 'timeout';
       upstream.destroy();
-    }, this.config.timeoutMs);
+    };
+    // GATEWAY_TIMEOUT_MS bounds the wait for the response headers once the request is sent;
+    // while it is being sent (a slow upload, 100-continue), the upstream connection must not
+    // stay silent for as long.
+    let headersTimer: NodeJS.Timeout | undefined;
+    upstream.setTimeout(this.config.timeoutMs, timeOut);
+    upstream.once('finish', () => {
+      if (!responded) headersTimer = setTimeout(timeOut, this.config.timeoutMs);
+    });
+    const settle = (): void => {
+      clearTimeout(headersTimer);
+      upstream.setTimeout(0);
+    };
 
-    // Recorded once, whatever ends the exchange: the answer's end, a fault, or the client leaving.
-    res.once('close', () => {
-      clearTimeout(timer);
-      if (!responded) upstream.destroy();
+    // Recorded once both halves are over: the answer (sent, failed or cut off) and the request
+    // body (all of it forwarded, or the client gone), so bytes in are what was forwarded.
+    let halves = 2;
+    const halfDone = (): void => {
+      if (--halves > 0) return;
       const status = res.headersSent ? res.statusCode : 0;
       this.record(key, bytesIn, { volumeOut: bytesOut, status, latencyUs });
+      done();
+    };
+    res.once('close', () => {
+      settle();
+      // Once the answer is over, what is left of the upload is wanted by no one (the upstream
+      // has answered, or the client has gone): both stop, and bytes in are what was forwarded.
+      if (!responded || !req.complete) {
+        upstream.destroy();
+        req.destroy();
+      }
+      halfDone();
     });
 
     upstream.on('continue', () => res.writeContinue());
     upstream.on('response', (upstreamResponse) => {
-      clearTimeout(timer);
+      settle();
       responded = true;
       latencyUs = (performance.now() - started) * 1000;
       if (res.destroyed) {
@@ -186,12 +260,28 @@ export class GatewayProxy {
       for (const [name, value] of Object.entries(outgoing(headers))) res.setHeader(name, value);
       res.writeHead(status, upstreamResponse.statusMessage);
       upstreamResponse.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+      upstreamResponse.once('aborted', () => this.metrics.upstreamError('reset'));
       // A client that leaves mid-body destroys the upstream response, and with it its socket.
       pipeline(upstreamResponse, res, () => undefined);
     });
     upstream.on('error', (error) => {
-      clearTimeout(timer);
+      settle();
       if (res.destroyed || res.writableEnded) return; // the client left: not the upstream's fault
+      if (
+        fault === null &&
+        retries === 0 &&
+        upstream.reusedSocket &&
+        !responded &&
+        bytesIn === 0 &&
+        req.complete &&
+        IDEMPOTENT.has(req.method ?? '')
+      ) {
+        // A pooled connection the upstream closed just as it was reused: the request never
+        // reached it, and one without a body can be sent again on a fresh connection.
+        halves = Infinity; // this attempt records nothing; the next one does
+        this.forward(req, res, key, started, retries + 1, done);
+        return;
+      }
       fault ??= upstreamFault(error);
       this.metrics.upstreamError(fault);
       if (responded || res.headersSent) {
@@ -205,9 +295,14 @@ export class GatewayProxy {
       this.answer(req, res, answer);
     });
 
+    if (retries > 0) {
+      upstream.end(); // a retried request has no body, and its stream has already ended
+      halfDone();
+      return;
+    }
     req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
     // A client that leaves mid-upload destroys the upstream request (and its socket).
-    pipeline(req, upstream, () => undefined);
+    pipeline(req, upstream, () => halfDone());
   }
 
   private record(key: KeyAccess, bytesIn: number, answer: Answer): void {
@@ -221,6 +316,10 @@ export class GatewayProxy {
     const done = this.active.begin();
     socket.once('close', done);
     socket.on('error', () => socket.destroy());
+    if (this.active.draining) {
+      this.answerRaw(socket, SHUTTING_DOWN);
+      return;
+    }
     const bag = new HeaderBag();
     const key = this.gate.authorize(extractKey(req.headers, req.rawHeaders), 'any-key', 0, bag);
     const go = (found: KeyAccess | Refusal): void => {
@@ -228,6 +327,7 @@ export class GatewayProxy {
         this.answerRaw(socket, { ...this.refusal(req, found), headers: { ...bag.headers } });
         return;
       }
+      if (socket.destroyed) return; // the client left while its key was looked up
       this.tunnel(req, socket, head, found, started, bag.headers);
     };
     if (key instanceof Promise) {
@@ -300,6 +400,17 @@ export class GatewayProxy {
       if (head.length > 0) upgraded.write(head);
       socket.pipe(upgraded);
       upgraded.pipe(socket);
+      // Once either side has ended, the other gets its end and a moment to finish; then both
+      // close, whether or not the far side closes its own (a half-open tunnel would never be
+      // recorded).
+      const closeSoon = (): void => {
+        setTimeout(() => {
+          socket.destroy();
+          upgraded.destroy();
+        }, TUNNEL_LINGER_MS).unref();
+      };
+      socket.once('end', closeSoon);
+      upgraded.once('end', closeSoon);
       this.active.hold(socket);
     });
     upstream.on('response', (upstreamResponse) => {

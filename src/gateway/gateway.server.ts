@@ -16,10 +16,17 @@ import { GatewayMetrics } from './gateway-metrics';
 import { GatewayProxy } from './gateway-proxy';
 
 /**
+ * How long shutdown lets gateway exchanges in flight run on (at most GATEWAY_TIMEOUT_MS): well
+ * inside the 30 s a supervisor such as Kubernetes gives before SIGKILL, so the meter's last
+ * write still happens. Exchanges still running then are cut off, and recorded as such.
+ */
+const DRAIN_GRACE_MS = 10_000;
+
+/**
  * Gateway mode's own HTTP server, on GATEWAY_PORT beside keymeter's API on PORT: one process,
  * one key cache, one metering buffer. Started when the application boots (a port that is taken
  * stops the start), stopped before the meter's last flush: no new exchanges, those in flight
- * finish (for up to GATEWAY_TIMEOUT_MS) and record their use, then the meter drains.
+ * finish (for up to 10 s) and record their use, then the meter drains.
  */
 @Injectable()
 export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -59,10 +66,6 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     const server = http.createServer(proxy.handle);
     server.on('checkContinue', proxy.handle);
     server.on('upgrade', proxy.upgrade);
-    server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
     server.headersTimeout = this.config.headersTimeoutMs;
     server.keepAliveTimeout = this.config.keepAliveTimeoutMs;
     // Bodies stream for as long as they take (a 1 GB upload); only headers are timed.
@@ -86,7 +89,9 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     if (!server || !proxy) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await this.active.drain(this.config.gateway!.timeoutMs, () => server.closeAllConnections());
+    await this.active.drain(Math.min(this.config.gateway!.timeoutMs, DRAIN_GRACE_MS), () =>
+      server.closeAllConnections(),
+    );
     server.closeAllConnections();
     await closed;
     proxy.close();

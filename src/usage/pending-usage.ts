@@ -17,7 +17,7 @@ export interface Answer {
   volumeOut: number;
   /** The status sent; 0 when the client went away before any was. */
   status: number;
-  /** From the request's admission to the answer's headers (the upstream's, in the gateway), µs. */
+  /** µs: in the gateway, to the upstream's response headers; on the API, to the answer's end. */
   latencyUs: number;
 }
 

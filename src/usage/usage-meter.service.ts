@@ -53,6 +53,9 @@ export class UsageMeter implements OnModuleInit {
   /** Buckets of the batch being written: taken from `pending`, not yet committed. */
   private writingBuckets = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Strict mode: answers being written (the drain waits for them), and a retry of failed ones. */
+  private readonly strictAnswers = new Set<Promise<void>>();
+  private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failures = 0;
   readonly strict: boolean;
@@ -127,13 +130,15 @@ export class UsageMeter implements OnModuleInit {
       const one = new PendingUsage();
       one.answered(keyId, count, volume, answer, atMs);
       const batch = one.take();
-      // Nothing waits for an answer's write: one that fails is kept for the next flush (drain).
-      return this.usage.addUsage(batch).catch((error: unknown) => {
+      // Nothing waits for an answer's write but the drain; one that fails is kept and written
+      // by a flush a second later (strict mode has no timer of its own).
+      const write = this.usage.addUsage(batch).catch((error: unknown) => {
         this.pending.restore(batch);
-        this.logger.error(
-          `could not write an answer's traffic (kept for the drain): ${String(error)}`,
-        );
+        this.retryStrictSoon(error);
       });
+      this.strictAnswers.add(write);
+      void write.finally(() => this.strictAnswers.delete(write));
+      return write;
     }
     this.pending.answered(keyId, count, volume, answer, atMs);
     if (this.pending.bucketCount >= this.config.usageMaxPendingBuckets) void this.flush();
@@ -239,10 +244,25 @@ export class UsageMeter implements OnModuleInit {
     }
   }
 
+  /** Strict mode: a flush of answers whose own write failed, a second from now. */
+  private retryStrictSoon(error: unknown): void {
+    if (this.retryTimer !== undefined || this.stopped) return;
+    this.logger.error(`could not write an answer's traffic (retrying in 1 s): ${String(error)}`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush().then(() => {
+        if (!this.pending.isEmpty) this.retryStrictSoon('still failing');
+      });
+    }, 1000);
+    this.retryTimer.unref();
+  }
+
   /** Stops the timer and writes everything, retrying a few times (graceful shutdown). */
   async drain(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
+    await Promise.all([...this.strictAnswers]);
     for (let attempt = 0; attempt < 5; attempt++) {
       await this.flush();
       if (this.isIdle) return;

@@ -124,7 +124,13 @@ export class UsageService {
     return this.meter.consistentRead(async () => {
       const totals = new TrafficTotals(range);
       for (const id of ids) {
-        for (const [minute, traffic] of await this.usage.trafficMinutes(id, fromMinute, toMinute)) {
+        const unit = storedUnit(range.interval);
+        for (const [minute, traffic] of await this.usage.trafficMinutes(
+          id,
+          fromMinute,
+          toMinute,
+          unit,
+        )) {
           totals.add(minute * MINUTE_MS, traffic);
         }
         for (const [start, traffic] of this.meter.unflushed(id)?.traffic ?? []) {

@@ -35,13 +35,17 @@ const CHUNK = 64 * 1024;
  * - `/echo…` answers JSON {method, url, headers, bodyBytes, bodySha256} of what arrived;
  * - `/bytes/N` streams N bytes (chunked, no Content-Length) and `/fixed/N` sends N with one;
  * - `/status/N` answers status N with a small body; `/slow/MS` answers after MS ms;
- * - `/hang` never answers; `/sink` reads the body and answers its size;
+ * - `/hang` never answers; `/sink` reads the body and answers its size; `/early` answers before
+ *   it has read the body;
  * - an upgrade (WebSocket handshake) is accepted and every byte is echoed back.
  */
 export async function startUpstream(): Promise<Upstream> {
   const seen: SeenRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => {
+    // `/early` answers at once, before reading the body it keeps receiving (as a 401 or 413
+    // from an API would).
+    if (/^(?:\/base)?\/early/.test(req.url ?? '')) res.end('early');
     const hash = createHash('sha256');
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
@@ -90,7 +94,7 @@ export async function startUpstream(): Promise<Upstream> {
         setTimeout(() => res.end('slow'), Number(arg));
         return;
       }
-      if (route === 'hang') return;
+      if (route === 'hang' || route === 'early') return;
       if (route === 'sink') {
         res.end(String(bytes));
         return;

@@ -70,8 +70,9 @@ export class UsagePointDto {
   /** Only with include=traffic: responses with a 5xx status (502 and 504: the upstream failed). @example 0 */
   status5xx?: number;
   /**
-   * Only with include=traffic: mean latency in ms (to the µs) until the answer's headers: the
-   * upstream's in gateway mode, keymeter's own on its API. Null in a bucket with no answers.
+   * Only with include=traffic: mean latency in ms (to the µs): in gateway mode until the
+   * upstream's response headers; on keymeter's own API from admission to the end of its answer.
+   * Null in a bucket with no answers.
    * @example 12.5
    */
   latencyMsAvg?: number | null;
