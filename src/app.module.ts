@@ -15,6 +15,7 @@ import { AccountLimitsModule } from './limits/account-limits.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { RadarModule } from './radar/radar.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -31,6 +32,7 @@ import { RadarModule } from './radar/radar.module';
     HealthModule,
     DashboardModule,
     GatewayModule,
+    WebhooksModule,
   ],
   // The one global guard: deny by default. Here, where both the gate (access/) and the session
   // authenticator (auth/) it asks are in scope.

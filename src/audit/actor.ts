@@ -14,9 +14,9 @@ export interface RequestOrigin {
 /**
  * Who acted: `master_key` (with its id) or `key` on the key routes, `session` (with its id) from
  * the dashboard, `password` on Radar's routes and sign-in, `anonymous` for a sign-up or a failed
- * sign-in.
+ * sign-in, `system` for what keymeter does on its own (disabling a failing webhook endpoint).
  */
-export type ActorType = 'master_key' | 'key' | 'session' | 'password' | 'anonymous';
+export type ActorType = 'master_key' | 'key' | 'session' | 'password' | 'anonymous' | 'system';
 
 export interface Actor extends RequestOrigin {
   accountId: string;

@@ -15,6 +15,11 @@ export const AUDIT_ACTIONS = [
   'session.signed_out',
   'sign_in.failed',
   'sign_in.throttled',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.disabled',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

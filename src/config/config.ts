@@ -208,6 +208,14 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   @IsInt()
   GATEWAY_TIMEOUT_MS: number = 30_000;
+
+  /**
+   * Lets webhook endpoints live on loopback and private addresses (and use plain http there):
+   * for a receiver next to keymeter. Off, such URLs are refused at creation and at delivery.
+   */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  WEBHOOK_ALLOW_PRIVATE_URLS: 'true' | 'false' = 'false';
 }
 
 /** Gateway mode's settings; null when it is off. */
@@ -246,6 +254,8 @@ export interface AppConfig {
   keepAliveTimeoutMs: number;
   largeUsageAnswersInFlight: number;
   gateway: GatewayConfig | null;
+  /** WEBHOOK_ALLOW_PRIVATE_URLS: webhook endpoints may be on loopback and private addresses. */
+  webhookAllowPrivateUrls: boolean;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -308,6 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     keepAliveTimeoutMs: vars.KEEP_ALIVE_TIMEOUT_MS,
     largeUsageAnswersInFlight: vars.LARGE_USAGE_ANSWERS_IN_FLIGHT,
     gateway: gatewayConfig(vars),
+    webhookAllowPrivateUrls: vars.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
   };
 }
 

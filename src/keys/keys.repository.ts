@@ -19,6 +19,8 @@ import {
 } from '../limits/limits';
 import { DatabaseDriver } from '../prisma/database-driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
+import { keyEvent, mergedChanges } from '../webhooks/webhook-events';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 /** What a key is, as the rest of keymeter sees it: never its hash. */
 export interface StoredKey extends KeyAccess {
@@ -170,6 +172,7 @@ export class KeysRepository {
   constructor(
     private readonly prisma: PrismaService,
     private readonly driver: DatabaseDriver,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /** The whole key with this hash, when it belongs to the account: see storedColumns. */
@@ -224,7 +227,8 @@ export class KeysRepository {
   }
 
   /**
-   * Changes a key and writes the audit entries saying so, in one transaction. With
+   * Changes a key and writes the audit entries saying so (and its key.updated event when
+   * something changed), in one transaction. With
    * `live: true` the change applies only if the key has not been rolled meanwhile (an expiry or
    * activation set on a key being rolled would undo its grace): null when it has.
    */
@@ -234,13 +238,23 @@ export class KeysRepository {
     audit: readonly NewAuditEntry[],
     { live = false } = {},
   ): Promise<StoredKey | null> {
-    return this.prisma.db.$transaction(async (tx) => {
+    let enqueued = 0;
+    const updated = await this.prisma.db.$transaction(async (tx) => {
       const where = live ? { id, supersededBy: '' } : { id };
       const changed = await tx.apiKey.updateMany({ where, data });
       if (changed.count !== 1) return null;
-      if (audit.length > 0) await tx.auditEntry.createMany({ data: [...audit] });
-      return toStoredKey(await tx.apiKey.findUniqueOrThrow({ where: { id }, select: SELECT }));
+      const stored = toStoredKey(
+        await tx.apiKey.findUniqueOrThrow({ where: { id }, select: SELECT }),
+      );
+      if (audit.length > 0) {
+        await tx.auditEntry.createMany({ data: [...audit] });
+        const changes = mergedChanges(audit.map((entry) => entry.changes));
+        enqueued = await this.outbox.enqueue(tx, [keyEvent('key.updated', stored, { changes })]);
+      }
+      return stored;
     });
+    if (enqueued > 0) this.outbox.committed();
+    return updated;
   }
 
   /**
@@ -257,7 +271,8 @@ export class KeysRepository {
     audit: NewAuditEntry,
   ): Promise<{ previous: StoredKey; next: StoredKey } | null> {
     const lineageId = old.lineageId ?? old.id;
-    return this.prisma.db.$transaction(async (tx) => {
+    let enqueued = 0;
+    const rolled = await this.prisma.db.$transaction(async (tx) => {
       const superseded = await tx.apiKey.updateMany({
         where: {
           id: old.id,
@@ -274,9 +289,19 @@ export class KeysRepository {
         select: SELECT,
       });
       await tx.auditEntry.create({ data: audit });
-      const previous = await tx.apiKey.findUniqueOrThrow({ where: { id: old.id }, select: SELECT });
-      return { previous: toStoredKey(previous), next: toStoredKey(next) };
+      const previous = toStoredKey(
+        await tx.apiKey.findUniqueOrThrow({ where: { id: old.id }, select: SELECT }),
+      );
+      const successor = toStoredKey(next);
+      enqueued = await this.outbox.enqueue(tx, [
+        keyEvent('key.rolled', successor, {
+          previous: { id: previous.id, expiresAt: oldExpiresAt.toISOString() },
+        }),
+      ]);
+      return { previous, next: successor };
     });
+    if (enqueued > 0) this.outbox.committed();
+    return rolled;
   }
 
   /** The ids of every key still in this lineage (rolled ones and the live one). */
@@ -288,12 +313,17 @@ export class KeysRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Deletes a key (its usage goes with it) and writes its audit entry, in one transaction. */
-  async delete(id: string, audit: NewAuditEntry): Promise<void> {
-    await this.prisma.db.$transaction([
-      this.prisma.db.apiKey.delete({ where: { id } }),
-      this.prisma.db.auditEntry.create({ data: audit }),
-    ]);
+  /**
+   * Deletes a key (its usage goes with it) and writes its audit entry and key.deleted event, in
+   * one transaction.
+   */
+  async delete(key: StoredKey, audit: NewAuditEntry): Promise<void> {
+    const enqueued = await this.prisma.db.$transaction(async (tx) => {
+      await tx.apiKey.delete({ where: { id: key.id } });
+      await tx.auditEntry.create({ data: audit });
+      return this.outbox.enqueue(tx, [keyEvent('key.deleted', key)]);
+    });
+    if (enqueued > 0) this.outbox.committed();
   }
 
   private async findStored(
@@ -306,12 +336,18 @@ export class KeysRepository {
     return row ? fromStoredColumns(row) : null;
   }
 
-  /** Adds a key and writes its audit entry, in one transaction. */
+  /** Adds a key and writes its audit entry and key.created event, in one transaction. */
   async create(accountId: string, record: NewKeyRecord, audit: NewAuditEntry): Promise<StoredKey> {
-    const [row] = await this.prisma.db.$transaction([
-      this.prisma.db.apiKey.create({ data: { ...record, accountId }, select: SELECT }),
-      this.prisma.db.auditEntry.create({ data: audit }),
-    ]);
-    return toStoredKey(row);
+    let enqueued = 0;
+    const stored = await this.prisma.db.$transaction(async (tx) => {
+      const created = toStoredKey(
+        await tx.apiKey.create({ data: { ...record, accountId }, select: SELECT }),
+      );
+      await tx.auditEntry.create({ data: audit });
+      enqueued = await this.outbox.enqueue(tx, [keyEvent('key.created', created)]);
+      return created;
+    });
+    if (enqueued > 0) this.outbox.committed();
+    return stored;
   }
 }

@@ -34,7 +34,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type KeyView = Pick<
   StoredKey,
   'id' | 'name' | 'isMaster' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'usageCount'
-> & { key: string; volume: number; volumeOut: number; expiresAt?: Date; successorId?: string } & LimitsView;
+> & {
+  key: string;
+  volume: number;
+  volumeOut: number;
+  expiresAt?: Date;
+  successorId?: string;
+} & LimitsView;
 
 /** The longest grace a roll may give the old key: 30 days. */
 export const MAX_ROLL_GRACE_SECONDS = 30 * 86_400;
@@ -239,7 +245,7 @@ export class KeysService {
   async delete(actor: Actor, ref: string): Promise<void> {
     const key = await this.resolve(actor.accountId, ref);
     if (key.isMaster) throw new BadRequestException('the master key cannot be deleted');
-    await this.keys.delete(key.id, auditEntry(actor, 'key.deleted', targetOf(key)));
+    await this.keys.delete(key, auditEntry(actor, 'key.deleted', targetOf(key)));
     this.cache.evict(key.id);
     this.meter.forget(key.id);
     this.enforcer.forget(key.id);

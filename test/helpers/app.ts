@@ -30,6 +30,8 @@ export interface StartOptions {
   databaseUrl?: string;
   /** The root module (default AppModule; BenchAppModule adds the benchmark's routes). */
   root?: Type;
+  /** Providers to replace by a value (a clock, say): token and value. */
+  overrides?: { provide: unknown; useValue: unknown }[];
 }
 
 /** Boots the real AppModule through configureApp on a fresh database of `provider`. */
@@ -53,10 +55,13 @@ export async function startApp(provider: Provider, options: StartOptions = {}): 
   });
   let app: NestExpressApplication;
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [options.root ?? AppModule] })
+    let builder = Test.createTestingModule({ imports: [options.root ?? AppModule] })
       .overrideProvider(APP_CONFIG)
-      .useValue(config)
-      .compile();
+      .useValue(config);
+    for (const { provide, useValue } of options.overrides ?? []) {
+      builder = builder.overrideProvider(provide).useValue(useValue);
+    }
+    const moduleRef = await builder.compile();
     app = moduleRef.createNestApplication<NestExpressApplication>({
       bodyParser: false,
       logger: ['error', 'warn'],

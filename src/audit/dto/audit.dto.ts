@@ -48,7 +48,7 @@ export class AuditQueryDto {
 }
 
 class AuditActorDto {
-  /** master_key, key, session, password or anonymous. @example master_key */
+  /** master_key, key, session, password, anonymous or system. @example master_key */
   type!: string;
   /** The key's id (master_key, key) or the session's (session); else null. */
   @ApiProperty({ type: String, nullable: true })
