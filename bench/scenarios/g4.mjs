@@ -96,7 +96,7 @@ async function run(ctx) {
   const bytes = P.gateway.streamBytes;
   // A fresh keymeter and a fresh plain proxy: their idle RSS is not what earlier loads left.
   const G = await startGateway(ctx, g.upstream, { name: `${ctx.kind}-g4-gateway` });
-  const plain = await startPlainProxy(ctx, 'node', g.upstream, 'g4');
+  const plain = await startPlainProxy(ctx, 'node-lean', g.upstream, 'g4');
   try {
     const key = await createKey(S, ctx.load.master, `g4-${Date.now()}`);
     const tally = { requests: 0, volume: 0, volumeOut: 0 };
