@@ -136,6 +136,19 @@ export class WebhookDeliveriesRepository {
     return Number(since);
   }
 
+  /**
+   * Hands back every claim: for SQLite at start-up, where one instance owns the file, so a claim
+   * found then was its own before a crash and need not wait for its lease to lapse.
+   */
+  async releaseAll(): Promise<void> {
+    await this.driver.transaction([
+      {
+        sql: `UPDATE webhook_deliveries SET claimed_until = 0 WHERE claimed_until > 0`,
+        runs: [[]],
+      },
+    ]);
+  }
+
   /** Hands a claim back unfinished (shutdown), so that any instance may send it at once. */
   async release(id: string): Promise<void> {
     await this.driver.transaction([{ sql: RELEASE, runs: [[id]] }]);

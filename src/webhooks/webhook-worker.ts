@@ -17,7 +17,7 @@ export const POLL_INTERVAL_MS = 250;
 /** Deliveries in flight at once on one instance: a slow endpoint holds one slot, not the rest. */
 export const MAX_IN_FLIGHT = 8;
 /** How long a claim lasts: past the attempt's timeout, so only a dead instance's lapses. */
-const LEASE_MS = DELIVERY_TIMEOUT_MS + 20_000;
+const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 /** How long shutdown waits for attempts in flight before aborting them. */
 const STOP_GRACE_MS = 2_000;
 
@@ -43,7 +43,7 @@ export class WebhookWorker implements OnApplicationBootstrap {
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly secrets: WebhookSecrets,
     outbox: WebhookOutbox,
-    prisma: PrismaService,
+    private readonly prisma: PrismaService,
     metrics: WebhookMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WEBHOOK_CLOCK) private readonly now: WebhookClock,
@@ -54,7 +54,9 @@ export class WebhookWorker implements OnApplicationBootstrap {
     prisma.beforeDisconnect(() => this.stop());
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // One instance per SQLite file: claims left in it are this instance's, from before a crash.
+    if (this.prisma.dialect === 'sqlite') await this.deliveries.releaseAll();
     this.schedule(0);
   }
 

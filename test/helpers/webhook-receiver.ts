@@ -24,6 +24,7 @@ export class WebhookReceiver {
   status: number | ((r: Omit<Received, 'status'>) => number) = 200;
   /** Delay before answering, ms. */
   delayMs = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -38,10 +39,12 @@ export class WebhookReceiver {
         at: Date.now(),
       };
       const status = typeof this.status === 'function' ? this.status(base) : this.status;
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
         this.received.push({ ...base, status });
         res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
       }, this.delayMs);
+      this.timers.add(timer);
     });
   });
 
@@ -63,6 +66,7 @@ export class WebhookReceiver {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
