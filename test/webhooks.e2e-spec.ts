@@ -80,7 +80,7 @@ for (const provider of providers()) {
         [{ url: 'https://x.example', events: [] }, 'events must name at least one event type'],
         [
           { url: 'https://x.example', events: ['key.nope'] },
-          'events must contain only key.created, key.updated, key.deleted, key.rolled',
+          'events must contain only key.created, key.updated, key.deleted, key.rolled, usage.rate_limited',
         ],
         [{ url: 'ftp://127.0.0.1/', events: ['key.created'] }, 'url must start with https://'],
         [{ url: 'http://8.8.8.8/', events: ['key.created'] }, 'a public address: use https'],
@@ -252,6 +252,41 @@ for (const provider of providers()) {
         expect(rest.body.deliveries.map((d: { type: string }) => d.type)).toEqual(['key.created']);
         expect(rest.body.nextCursor).toBeNull();
         await t.http.get(`/1.0/webhooks/${all.id}/deliveries?cursor=nope`).set(as).expect(400);
+      });
+
+      it('sends usage.rate_limited once for the first refusals of a key in a minute', async () => {
+        const owner4 = await account(t.http);
+        const as = { Authorization: basic(owner4.masterKey) };
+        const hook = await endpoint(['usage.rate_limited'], receiver.url('/limited'), owner4);
+        const { body } = await t.http
+          .post('/1.0/keys')
+          .set(as)
+          .send({ name: 'limited', rateLimit: { limit: 2, windowSeconds: 60 } })
+          .expect(200);
+        const minuteBefore = Math.floor(Date.now() / 60_000);
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          statuses.push(
+            (await t.http.get('/1.0/me').set({ 'x-api-key': body.key as string })).status,
+          );
+        }
+        const minuteAfter = Math.floor(Date.now() / 60_000);
+        expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);
+        const mine = () =>
+          receiver
+            .ofType('usage.rate_limited')
+            .filter((r) => r.json.data.accountId === owner4.accountId);
+        await receiver.until(() => mine().length >= 1);
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        expect(mine()).toHaveLength(minuteAfter - minuteBefore + 1);
+        const [event] = mine();
+        expect(verify(hook.secret, event)).toBe(true);
+        expect(event.json.data).toMatchObject({
+          name: 'limited',
+          code: 'RATE_LIMITED',
+          rateLimit: { limit: 2, windowSeconds: 60, source: 'key' },
+        });
+        expect(event.body).not.toContain(body.key as string);
       });
 
       it('sends webhook.test to that endpoint only, and signs with both secrets for a day after a rotation', async () => {

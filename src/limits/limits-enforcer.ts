@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service';
 import { UsageMeter } from '../usage/usage-meter.service';
+import { RefusalEvents } from '../webhooks/refusal-events';
 import type { KeyLimits } from './limits';
 import { PeerInstances } from './peer-instances';
 import { QuotaDecision, QuotaLedger } from './quota-ledger';
@@ -50,6 +51,7 @@ export class LimitsEnforcer implements OnModuleInit {
     private readonly peers: PeerInstances,
     private readonly meter: UsageMeter,
     prisma: PrismaService,
+    private readonly refusals: RefusalEvents,
   ) {
     this.rates = new RateLimiters(() => peers.count);
     this.ledger = new QuotaLedger(quotas);
@@ -75,7 +77,7 @@ export class LimitsEnforcer implements OnModuleInit {
   ): LimitVerdict | Promise<LimitVerdict> {
     const rate = limits.rateLimit ? this.rates.tryAdmit(keyId, limits.rateLimit, nowMs) : null;
     if (rate && !rate.admitted) {
-      return this.refuse(keyId, nowMs, {
+      return this.refuse(keyId, limits, nowMs, {
         refused: 'RATE_LIMITED',
         retryAfterSeconds: Math.max(1, secondsUntil(rate.retryAfterMs)),
         closest: rateState(limits, rate, this.peers.count),
@@ -119,7 +121,7 @@ export class LimitsEnforcer implements OnModuleInit {
   ): LimitVerdict {
     if (quota.admitted) return verdict(limits, rate, quota, nowMs, this.peers.count);
     if (rate) this.rates.unadmit(keyId);
-    return this.refuse(keyId, nowMs, {
+    return this.refuse(keyId, limits, nowMs, {
       refused: 'USAGE_EXCEEDED',
       retryAfterSeconds:
         quota.resetMs === null ? null : Math.max(1, secondsUntil(quota.resetMs - nowMs)),
@@ -137,7 +139,7 @@ export class LimitsEnforcer implements OnModuleInit {
     nowMs: number,
   ): LimitVerdict {
     if (rate) this.rates.unadmit(keyId);
-    return this.refuse(keyId, nowMs, {
+    return this.refuse(keyId, limits, nowMs, {
       refused: 'QUOTA_UNAVAILABLE',
       retryAfterSeconds: 1,
       closest: undefined,
@@ -146,8 +148,18 @@ export class LimitsEnforcer implements OnModuleInit {
     });
   }
 
-  private refuse(keyId: string, nowMs: number, refused: LimitVerdict): LimitVerdict {
+  private refuse(
+    keyId: string,
+    limits: KeyLimits,
+    nowMs: number,
+    refused: LimitVerdict,
+  ): LimitVerdict {
     void this.meter.refused(keyId, nowMs)?.catch(() => undefined);
+    // A refusal by the key's own limits is news to the API business (usage.rate_limited); the
+    // counters being unreachable is keymeter's fault, not the client's.
+    if (refused.refused !== 'QUOTA_UNAVAILABLE') {
+      this.refusals.refused(keyId, limits, refused.refused!, nowMs);
+    }
     return refused;
   }
 }

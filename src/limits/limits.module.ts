@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { UsageModule } from '../usage/usage.module';
+import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 import { LimitsEnforcer } from './limits-enforcer';
 import { LimitsReader } from './limits-reader';
 import { PeerInstances } from './peer-instances';
@@ -11,7 +12,7 @@ import { QuotaRepository } from './quota.repository';
  * AccountLimitsModule, which needs the gate's cache and so sits above access/.
  */
 @Module({
-  imports: [UsageModule],
+  imports: [UsageModule, WebhookOutboxModule],
   providers: [QuotaRepository, PeerInstances, LimitsEnforcer, LimitsReader],
   exports: [LimitsEnforcer, LimitsReader],
 })

@@ -6,6 +6,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.updated',
   'key.deleted',
   'key.rolled',
+  'usage.rate_limited',
 ] as const;
 export type SubscribableEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { WEBHOOK_CLOCK } from './webhook-clock';
+import { RefusalEvents } from './refusal-events';
 import { WebhookOutbox } from './webhook-outbox';
 
-/** The outbox alone, for the features whose changes raise events (keys). */
+/** The outbox alone, for the features whose changes raise events (keys, limits). */
 @Module({
-  providers: [WebhookOutbox, { provide: WEBHOOK_CLOCK, useValue: Date.now }],
-  exports: [WebhookOutbox, WEBHOOK_CLOCK],
+  providers: [WebhookOutbox, RefusalEvents, { provide: WEBHOOK_CLOCK, useValue: Date.now }],
+  exports: [WebhookOutbox, RefusalEvents, WEBHOOK_CLOCK],
 })
 export class WebhookOutboxModule {}
