@@ -254,6 +254,34 @@ for (const provider of providers()) {
         await t.http.get(`/1.0/webhooks/${all.id}/deliveries?cursor=nope`).set(as).expect(400);
       });
 
+      it('keeps a slow endpoint off the request path, with at most 8 deliveries in flight', async () => {
+        const slow = new WebhookReceiver();
+        await slow.listen();
+        slow.delayMs = 1500;
+        try {
+          const owner5 = await account(t.http);
+          const as = { Authorization: basic(owner5.masterKey) };
+          await endpoint(['key.created'], slow.url('/slow'), owner5);
+          const took: number[] = [];
+          for (let i = 0; i < 12; i++) {
+            const started = Date.now();
+            await t.http
+              .post('/1.0/keys')
+              .set(as)
+              .send({ name: `slow-${i}` })
+              .expect(200);
+            took.push(Date.now() - started);
+          }
+          await slow.until((r) => r.length === 12, 10_000);
+          expect(slow.maxInFlight).toBe(8);
+          expect(new Set(slow.received.map((r) => r.id)).size).toBe(12);
+          // The key changes never waited for the 1.5 s answers.
+          expect(Math.max(...took)).toBeLessThan(500);
+        } finally {
+          await slow.close();
+        }
+      });
+
       it('sends usage.rate_limited once for the first refusals of a key in a minute', async () => {
         const owner4 = await account(t.http);
         const as = { Authorization: basic(owner4.masterKey) };
@@ -353,8 +381,16 @@ for (const provider of providers()) {
         .set(master())
         .send({ url: receiver.url('/failing'), events: ['key.created'] })
         .expect(200);
+      const rotated = await t.http
+        .post(`/1.0/webhooks/${hook.id as string}/rotate-secret`)
+        .set(master())
+        .expect(200);
       await t.http.post('/1.0/keys').set(master()).send({ name: 'k1' }).expect(200);
       await receiver.until((r) => r.length === 1);
+      // Both secrets sign for a day after the rotation.
+      expect(receiver.received[0].signatures).toHaveLength(2);
+      expect(verify(hook.secret as string, receiver.received[0])).toBe(true);
+      expect(verify(rotated.body.secret as string, receiver.received[0])).toBe(true);
       const deliveries = async () =>
         (
           await t.http
@@ -401,11 +437,16 @@ for (const provider of providers()) {
       offset += 25 * HOUR;
       await receiver.until((r) => r.length === 4);
       await waitFor(async () => (await deliveries())[0].status === 'failed');
+      // By then only the new secret signs.
+      const last = receiver.received[3];
+      expect(last.signatures).toHaveLength(1);
+      expect(verify(rotated.body.secret as string, last, Infinity)).toBe(true);
+      expect(verify(hook.secret as string, last, Infinity)).toBe(false);
       const endpoint = await t.http
         .get(`/1.0/webhooks/${hook.id as string}`)
         .set(master())
         .expect(200);
-      expect(endpoint.body.enabled).toBe(false);
+      expect(endpoint.body).toMatchObject({ enabled: false, previousSecretExpiresAt: null });
       const audit = await t.http
         .get('/1.0/audit?action=webhook.disabled')
         .set(master())

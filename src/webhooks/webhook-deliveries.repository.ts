@@ -116,15 +116,16 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Records a failed attempt: due again at `nextAtMs`, or failed for good when null. Returns
-   * since when the endpoint has been failing (this attempt, if it was healthy).
+   * since when the endpoint has been failing (this attempt, if it was healthy); null when the
+   * endpoint no longer exists.
    */
   async failed(
     d: ClaimedDelivery,
     nowMs: number,
     status: number | null,
     nextAtMs: number | null,
-  ): Promise<number> {
-    const [[since]] = await this.driver.writeRows(FAILING, [nowMs, d.endpointId]);
+  ): Promise<number | null> {
+    const [row] = await this.driver.writeRows(FAILING, [nowMs, d.endpointId]);
     await this.driver.transaction([
       {
         sql: FAILED,
@@ -133,7 +134,8 @@ export class WebhookDeliveriesRepository {
         ],
       },
     ]);
-    return Number(since);
+    // No row: the endpoint was deleted meanwhile (its deliveries went with it).
+    return row ? Number(row[0]) : null;
   }
 
   /**

@@ -142,6 +142,7 @@ export class WebhookWorker implements OnApplicationBootstrap {
     const failingSince = await this.deliveries.failed(delivery, now, status, next);
     this.metrics.count(next === null ? 'gave_up' : 'failed_attempt');
     if (
+      failingSince !== null &&
       now - failingSince >= RETRY_WINDOW_MS &&
       (await this.deliveries.disable(delivery, failingSince))
     ) {

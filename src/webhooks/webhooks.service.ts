@@ -66,15 +66,15 @@ export class WebhooksService {
         events: { before: null, after: body.events },
       }),
     );
-    return { view: view(stored), secret };
+    return { view: view(stored, this.now()), secret };
   }
 
   async list(accountId: string): Promise<WebhookView[]> {
-    return (await this.endpoints.list(accountId)).map(view);
+    return (await this.endpoints.list(accountId)).map((e) => view(e, this.now()));
   }
 
   async get(accountId: string, id: string): Promise<WebhookView> {
-    return view(await this.find(accountId, id));
+    return view(await this.find(accountId, id), this.now());
   }
 
   async update(actor: Actor, id: string, body: UpdateWebhookDto): Promise<WebhookView> {
@@ -96,7 +96,7 @@ export class WebhooksService {
       { url, events: body.events, enabled: body.enabled, description },
       auditEntry(actor, 'webhook.updated', null, changes),
     );
-    return view(stored);
+    return view(stored, this.now());
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
@@ -202,7 +202,9 @@ export class WebhooksService {
 
 const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
-function view(endpoint: StoredEndpoint): WebhookView {
+/** The endpoint as shown; the previous secret only while it still signs. */
+function view(endpoint: StoredEndpoint, nowMs: number): WebhookView {
+  const until = endpoint.previousSecretUntilMs;
   return {
     id: endpoint.id,
     url: endpoint.url,
@@ -210,7 +212,7 @@ function view(endpoint: StoredEndpoint): WebhookView {
     description: endpoint.description,
     enabled: endpoint.enabled,
     failingSince: dateOrNull(endpoint.failingSinceMs),
-    previousSecretExpiresAt: dateOrNull(endpoint.previousSecretUntilMs),
+    previousSecretExpiresAt: until !== null && until > nowMs ? new Date(until) : null,
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
   };

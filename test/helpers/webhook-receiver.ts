@@ -24,10 +24,16 @@ export class WebhookReceiver {
   status: number | ((r: Omit<Received, 'status'>) => number) = 200;
   /** Delay before answering, ms. */
   delayMs = 0;
+  /** Requests being answered now, and the most at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.on('close', () => this.inFlight--);
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const base = {
