@@ -274,5 +274,14 @@ describe(loadConfig.name, () => {
     ])('refuses %j, naming the variable', (env, message) => {
       expect(() => loadConfig(env)).toThrow(message);
     });
+
+    it('never prints the credentials of a GATEWAY_UPSTREAM it refuses', () => {
+      expect(() =>
+        loadConfig({ GATEWAY_UPSTREAM: 'http://user:s3cret@up/', GATEWAY_PORT: '8080' }),
+      ).toThrow('GATEWAY_UPSTREAM="http://***@up/": must be an origin');
+      expect(() =>
+        loadConfig({ GATEWAY_UPSTREAM: 'http://user:s3cret@up/', GATEWAY_PORT: '8080' }),
+      ).not.toThrow(/s3cret/);
+    });
   });
 });

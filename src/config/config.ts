@@ -322,8 +322,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
-const invalid = (name: string, value: unknown, why: string): ConfigError =>
-  new ConfigError(`Invalid configuration:\n  ${name}=${JSON.stringify(value)}: ${why}`);
+const invalid = (name: string, value: string | number | undefined, why: string): ConfigError =>
+  new ConfigError(
+    `Invalid configuration:\n  ${name}=${typeof value === 'string' ? shown(name, value) : String(value)}: ${why}`,
+  );
 
 /** GATEWAY_UPSTREAM and GATEWAY_PORT go together; the upstream is an origin and a base path. */
 function gatewayConfig(vars: EnvironmentVariables): GatewayConfig | null {
@@ -376,7 +378,9 @@ function gatewayConfig(vars: EnvironmentVariables): GatewayConfig | null {
 /** A bad value as it may appear in a log: secrets hidden, credentials cut out of URLs. */
 function shown(name: string, value: string): string {
   if (name === 'KEYMETER_SECRET') return `<hidden, ${value.length} characters>`;
-  if (name === 'DATABASE_URL') return JSON.stringify(value.replace(/\/\/[^@/]*@/, '//***@'));
+  if (name === 'DATABASE_URL' || name === 'GATEWAY_UPSTREAM') {
+    return JSON.stringify(value.replace(/\/\/[^@/]*@/, '//***@'));
+  }
   return JSON.stringify(value);
 }
 
