@@ -330,6 +330,43 @@ for (const provider of providers()) {
       });
     });
 
+    it('counts a WebSocket once, with its bytes both ways, when it closes', async () => {
+      const key = await createKey(target.http, owner.masterKey, 'websocket');
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          path: '/ws',
+          agent: false,
+          headers: {
+            'x-api-key': key.key,
+            Connection: 'Upgrade',
+            Upgrade: 'websocket',
+            'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            'Sec-WebSocket-Version': '13',
+          },
+        });
+        req.on('upgrade', (_res, socket: Socket) => {
+          let echoed = 0;
+          socket.on('data', (chunk: Buffer) => {
+            echoed += chunk.length;
+            // The client ends its side; the gateway passes the end on and records the tunnel.
+            if (echoed === 1000) socket.end(resolve);
+          });
+          socket.write(Buffer.alloc(600));
+          socket.write(Buffer.alloc(400));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      await eventually(
+        'the tunnel to be recorded',
+        () => target.app.get(GatewayServer).inFlight === 0,
+      );
+      const { totals } = await traffic(key.id);
+      expect(totals).toMatchObject({ count: 1, volume: 1000, volumeOut: 1000 });
+    });
+
     it('answers 504 when the upstream sends no headers in time, and meters it', async () => {
       const key = await createKey(target.http, owner.masterKey, 'timeouts');
       const started = Date.now();
