@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { KeyExpiryEvents } from '../src/webhooks/key-expiry-events';
 import { WEBHOOK_CLOCK } from '../src/webhooks/webhook-clock';
 import { providers, startApp, TestApp } from './helpers/app';
 import { account, basic, TestAccount } from './helpers/factory';
@@ -80,7 +81,7 @@ for (const provider of providers()) {
         [{ url: 'https://x.example', events: [] }, 'events must name at least one event type'],
         [
           { url: 'https://x.example', events: ['key.nope'] },
-          'events must contain only key.created, key.updated, key.deleted, key.rolled, usage.rate_limited',
+          'events must contain only key.created, key.updated, key.deleted, key.rolled, key.expiring, key.expired, usage.rate_limited',
         ],
         [{ url: 'ftp://127.0.0.1/', events: ['key.created'] }, 'url must start with https://'],
         [{ url: 'http://8.8.8.8/', events: ['key.created'] }, 'a public address: use https'],
@@ -492,6 +493,67 @@ for (const provider of providers()) {
         .post(`/1.0/webhooks/${hook.id as string}/deliveries/${randomUUIDish()}/retry`)
         .set(master())
         .expect(404);
+    });
+  });
+
+  describe(`expiry notices, with a controllable clock [${provider}]`, () => {
+    let t: TestApp;
+    let offset = 0;
+    const receiver = new WebhookReceiver();
+
+    beforeAll(async () => {
+      await receiver.listen();
+      t = await startApp(provider, {
+        env: { WEBHOOK_ALLOW_PRIVATE_URLS: 'true' },
+        overrides: [{ provide: WEBHOOK_CLOCK, useValue: () => Date.now() + offset }],
+      });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await receiver.close();
+    });
+
+    it('sends key.expiring 7 days and 1 day before, and key.expired, once each', async () => {
+      const owner = await account(t.http);
+      const as = { Authorization: basic(owner.masterKey) };
+      const { body: hook } = await t.http
+        .post('/1.0/webhooks')
+        .set(as)
+        .send({ url: receiver.url('/expiry'), events: ['key.expiring', 'key.expired'] })
+        .expect(200);
+      const now = Date.now();
+      const week = new Date(now + 8 * 24 * HOUR).toISOString();
+      const soon = new Date(now + 12 * HOUR).toISOString();
+      await t.http.post('/1.0/keys').set(as).send({ name: 'week', expiresAt: week }).expect(200);
+      await t.http.post('/1.0/keys').set(as).send({ name: 'soon', expiresAt: soon }).expect(200);
+      await t.http.post('/1.0/keys').set(as).send({ name: 'never' }).expect(200);
+      const notices = () =>
+        receiver.received.map((r) =>
+          `${r.json.data.name as string} ${r.json.type} ${String(r.json.data.daysBefore ?? '')}`.trim(),
+        );
+      const scanTwiceAt = async (offsetMs: number, count: number) => {
+        offset = offsetMs;
+        const scanner = t.app.get(KeyExpiryEvents);
+        await scanner.scan();
+        await scanner.scan();
+        await receiver.until((r) => r.length === count);
+      };
+      await scanTwiceAt(0, 1);
+      await scanTwiceAt(13 * HOUR, 2);
+      await scanTwiceAt(36 * HOUR, 3);
+      await scanTwiceAt(7.5 * 24 * HOUR, 4);
+      await scanTwiceAt(8.1 * 24 * HOUR, 5);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(notices()).toEqual([
+        'soon key.expiring 1',
+        'soon key.expired',
+        'week key.expiring 7',
+        'week key.expiring 1',
+        'week key.expired',
+      ]);
+      for (const r of receiver.received)
+        expect(verify(hook.secret as string, r, Infinity)).toBe(true);
+      expect(receiver.received[2].json.data).toMatchObject({ expiresAt: week, daysBefore: 7 });
     });
   });
 

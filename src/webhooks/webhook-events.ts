@@ -6,6 +6,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.updated',
   'key.deleted',
   'key.rolled',
+  'key.expiring',
+  'key.expired',
   'usage.rate_limited',
 ] as const;
 export type SubscribableEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { KeysModule } from '../keys/keys.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { MetricsService } from '../metrics/metrics.service';
+import { KeyExpiryEvents } from './key-expiry-events';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookOutboxModule } from './webhook-outbox.module';
@@ -12,7 +14,7 @@ import { WebhooksService } from './webhooks.service';
 
 /** Webhook endpoints (API), and the worker that delivers the outbox. */
 @Module({
-  imports: [WebhookOutboxModule, MetricsModule],
+  imports: [WebhookOutboxModule, MetricsModule, KeysModule],
   controllers: [WebhooksController],
   providers: [
     WebhooksRepository,
@@ -20,6 +22,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookSecrets,
     WebhookDeliveriesRepository,
     WebhookWorker,
+    KeyExpiryEvents,
     {
       provide: WebhookMetrics,
       useFactory: (metrics: MetricsService) => new WebhookMetrics(metrics),
