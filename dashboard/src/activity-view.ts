@@ -23,6 +23,11 @@ const ACTIONS: Record<string, string> = {
   'key.rolled': 'Key rolled',
   'key.deleted': 'Key deleted',
   'keys.revealed': 'Keys shown in full',
+  'webhook.created': 'Webhook added',
+  'webhook.updated': 'Webhook changed',
+  'webhook.secret_rotated': 'Webhook secret rotated',
+  'webhook.disabled': 'Webhook disabled for failing',
+  'webhook.deleted': 'Webhook deleted',
   'account.registered': 'Account created',
   'account.limits_changed': 'Account limits changed',
   'session.signed_in': 'Signed in',
@@ -37,6 +42,7 @@ const ACTORS: Record<string, string> = {
   session: 'Dashboard session',
   password: 'Email and password',
   anonymous: 'Anonymous',
+  system: 'keymeter',
 };
 
 const FIELDS: Record<string, string> = {
@@ -45,6 +51,11 @@ const FIELDS: Record<string, string> = {
   expiresAt: 'Expiry',
   rateLimit: 'Rate limit',
   quota: 'Quota',
+  url: 'URL',
+  events: 'Events',
+  enabled: 'Enabled',
+  description: 'Description',
+  failingSince: 'Failing since',
 };
 
 /** The action filter as the route carries it (`#/activity?action=key.renamed`); null: all. */
@@ -229,7 +240,10 @@ function entryRow(entry: AuditEntry): HTMLTableRowElement {
 }
 
 function changesOf(entry: AuditEntry): HTMLElement {
-  const changes = Object.entries(entry.changes ?? {});
+  // A webhook entry names its endpoint as a change from itself to itself: not a change to show.
+  const changes = Object.entries(entry.changes ?? {}).filter(
+    ([field, { before, after }]) => !(field === 'endpointId' && before === after),
+  );
   if (changes.length === 0) return h('span', { class: 'muted' }, '–');
   return h(
     'ul',
@@ -267,6 +281,7 @@ function valueOf(field: string, value: unknown): string {
       period: value.period as 'day' | 'month' | 'total',
     });
   }
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(String).join(', ');
   if (typeof value === 'string') return `“${value}”`;
   return JSON.stringify(value);
 }

@@ -300,3 +300,115 @@ export function listAudit(
 export function auditCsvUrl(limit: number, action: string | null): string {
   return `/1.0/audit?${auditQuery(limit, action)}&format=csv`;
 }
+
+/** A webhook endpoint: where the account's events are POSTed, signed (Standard Webhooks). */
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  /** false: deliveries wait (turned off by the account, or by keymeter after 24 h of failures). */
+  enabled: boolean;
+  /** Since when every attempt has failed; null while healthy. */
+  failingSince: string | null;
+  /** Until when the secret before the latest rotation also signs; null when none does. */
+  previousSecretExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WebhookChanges {
+  url?: string;
+  events?: string[];
+  enabled?: boolean;
+  /** null removes it. */
+  description?: string | null;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event's delivery to one endpoint, with its attempts so far. */
+export interface WebhookDelivery {
+  id: string;
+  /** Sent as webhook-id: receivers de-duplicate by it. */
+  eventId: string;
+  type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastResponseCode: number | null;
+  lastAttemptAt: string | null;
+  /** When it is tried next; null once delivered or given up. */
+  nextAttemptAt: string | null;
+  createdAt: string;
+}
+
+export interface DeliveryPage {
+  /** Newest first. */
+  deliveries: WebhookDelivery[];
+  nextCursor: string | null;
+}
+
+const webhookPath = (id: string) => `/1.0/webhooks/${encodeURIComponent(id)}`;
+
+/** The endpoint's view of an answer, without the envelope's `success`. */
+function webhookOf({ success: _, ...webhook }: Webhook & { success?: true }): Webhook {
+  return webhook;
+}
+
+export async function listWebhooks(): Promise<Webhook[]> {
+  return (await call<{ webhooks: Webhook[] }>('GET', '/1.0/webhooks')).webhooks;
+}
+
+export async function getWebhook(id: string): Promise<Webhook> {
+  return webhookOf(await call<Webhook>('GET', webhookPath(id)));
+}
+
+/** Adds an endpoint; the answer carries its signing secret, shown this once. */
+export async function createWebhook(body: {
+  url: string;
+  events: string[];
+  description?: string;
+}): Promise<{ webhook: Webhook; secret: string }> {
+  const { secret, ...rest } = await call<Webhook & { secret: string }>(
+    'POST',
+    '/1.0/webhooks',
+    body,
+  );
+  return { webhook: webhookOf(rest), secret };
+}
+
+export async function updateWebhook(id: string, changes: WebhookChanges): Promise<Webhook> {
+  return webhookOf(await call<Webhook>('PATCH', webhookPath(id), changes));
+}
+
+export async function deleteWebhook(id: string): Promise<void> {
+  await call('DELETE', webhookPath(id));
+}
+
+/** A new signing secret (shown once); the previous one signs too until `previousSecretExpiresAt`. */
+export function rotateWebhookSecret(
+  id: string,
+): Promise<{ secret: string; previousSecretExpiresAt: string }> {
+  return call('POST', `${webhookPath(id)}/rotate-secret`);
+}
+
+/** Sends a webhook.test event to this endpoint only; returns the event's id. */
+export async function testWebhook(id: string): Promise<string> {
+  return (await call<{ eventId: string }>('POST', `${webhookPath(id)}/test`)).eventId;
+}
+
+/** One page of the endpoint's deliveries, newest first, from `cursor` (the first without). */
+export function listDeliveries(
+  id: string,
+  limit: number,
+  cursor: string | null,
+): Promise<DeliveryPage> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== null) query.set('cursor', cursor);
+  return call<DeliveryPage>('GET', `${webhookPath(id)}/deliveries?${query}`);
+}
+
+/** Makes a delivery due now: a failed one becomes pending again, a delivered one is sent again. */
+export async function retryDelivery(id: string, deliveryId: string): Promise<void> {
+  await call('POST', `${webhookPath(id)}/deliveries/${encodeURIComponent(deliveryId)}/retry`);
+}

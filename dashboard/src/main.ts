@@ -3,19 +3,24 @@ import { ApiError, currentSession, Session, signOut } from './api';
 import { renderActivity } from './activity-view';
 import { renderAuth } from './auth-view';
 import { h, replace } from './dom';
+import { renderDeliveries } from './deliveries-view';
 import { renderKeys, ViewContext } from './keys-view';
 import { mountStatus } from './status';
 import { disposeUsageView, renderUsage } from './usage-view';
+import { renderWebhooks } from './webhooks-view';
 
 /**
  * The keymeter dashboard: one page, two states. Signed out, it shows the sign-in form; signed
  * in, the "API Keys" view (`#/`), a key's usage (`#/keys/:id/usage?from&to&interval`) or the
- * account's activity (`#/activity?action`).
+ * account's activity (`#/activity?action`), its webhooks (`#/webhooks`) and one webhook's
+ * deliveries (`#/webhooks/:id/deliveries`).
  * Everything goes through keymeter's own HTTP API with the session cookie.
  */
 const root = document.getElementById('app') as HTMLElement;
 const USAGE_ROUTE = /^#\/keys\/([^/?]+)\/usage(?:\?(.*))?$/;
 const ACTIVITY_ROUTE = /^#\/activity(?:\?(.*))?$/;
+const WEBHOOKS_ROUTE = /^#\/webhooks\/?$/;
+const DELIVERIES_ROUTE = /^#\/webhooks\/([^/?]+)\/deliveries$/;
 
 function closeDialogs(): void {
   for (const dialog of document.querySelectorAll('dialog')) dialog.close();
@@ -31,10 +36,11 @@ function showSignedOut(notice?: string): void {
 
 let context: ViewContext | null = null;
 let main: HTMLElement | null = null;
-let nav: { keys: HTMLAnchorElement; activity: HTMLAnchorElement } | null = null;
+type View = 'keys' | 'activity' | 'webhooks';
+let nav: Record<View, HTMLAnchorElement> | null = null;
 
 /** Marks the nav entry of the view shown (aria-current), the other not. */
-function markCurrent(view: 'keys' | 'activity'): void {
+function markCurrent(view: View): void {
   if (!nav) return;
   for (const [name, link] of Object.entries(nav)) {
     if (name === view) link.setAttribute('aria-current', 'page');
@@ -68,6 +74,7 @@ function showSignedIn(session: Session): void {
   nav = {
     keys: h('a', { href: '#/' }, 'API keys'),
     activity: h('a', { href: '#/activity' }, 'Activity'),
+    webhooks: h('a', { href: '#/webhooks' }, 'Webhooks'),
   };
   const status = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', hidden: true });
   replace(
@@ -80,7 +87,7 @@ function showSignedIn(session: Session): void {
       h(
         'nav',
         { class: 'main-nav', 'aria-label': 'Main' },
-        h('ul', {}, h('li', {}, nav.keys), h('li', {}, nav.activity)),
+        h('ul', {}, h('li', {}, nav.keys), h('li', {}, nav.activity), h('li', {}, nav.webhooks)),
       ),
       h(
         'div',
@@ -106,7 +113,21 @@ async function route(): Promise<void> {
   if (!context || !main) return;
   const usageMatch = USAGE_ROUTE.exec(location.hash);
   const activityMatch = ACTIVITY_ROUTE.exec(location.hash);
-  markCurrent(activityMatch ? 'activity' : 'keys');
+  const webhooksMatch = WEBHOOKS_ROUTE.exec(location.hash);
+  const deliveriesMatch = DELIVERIES_ROUTE.exec(location.hash);
+  markCurrent(activityMatch ? 'activity' : webhooksMatch || deliveriesMatch ? 'webhooks' : 'keys');
+  if (webhooksMatch) {
+    disposeUsageView();
+    document.title = 'Webhooks · keymeter';
+    await renderWebhooks(main, context);
+    return;
+  }
+  if (deliveriesMatch) {
+    disposeUsageView();
+    document.title = 'Deliveries · keymeter';
+    await renderDeliveries(main, context, decodeURIComponent(deliveriesMatch[1]));
+    return;
+  }
   if (activityMatch) {
     disposeUsageView();
     document.title = 'Activity · keymeter';
