@@ -54,8 +54,10 @@ const CLAIM: Record<Dialect, string[]> = {
   ],
 };
 
-const ANY_DUE = `SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                 WHERE ${DUE} LIMIT 1`;
+/** The earliest next attempt of a pending delivery to an enabled endpoint (claimed or not). */
+const NEXT_DUE = `SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
+                  JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                  WHERE d.status = 'pending' AND e.enabled`;
 
 const DELIVERED = `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
     first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
@@ -86,9 +88,13 @@ export class WebhookDeliveriesRepository {
     private readonly driver: DatabaseDriver,
   ) {}
 
-  /** Whether any delivery is due: the idle poll, a read (no write lock on SQLite). */
-  async anyDue(nowMs: number): Promise<boolean> {
-    return (await this.driver.rows(ANY_DUE, [nowMs, nowMs])).length > 0;
+  /**
+   * When the earliest pending delivery is due (null: none is pending): the poll, a read (no
+   * write lock on SQLite), which also tells an idle worker it may stop polling.
+   */
+  async nextDue(): Promise<number | null> {
+    const [[min]] = await this.driver.rows(NEXT_DUE, []);
+    return min === null || min === undefined ? null : Number(min);
   }
 
   /** Claims up to `limit` due deliveries until `leaseUntilMs`. */

@@ -12,8 +12,13 @@ import { resolveChecked } from './webhook-resolver';
 import { DELIVERY_TIMEOUT_MS, post } from './webhook-sender';
 import { WebhookSecrets } from './webhook-secrets';
 
-/** How often an idle instance looks for due deliveries. */
+/** How often an instance with pending deliveries looks for due ones. */
 export const POLL_INTERVAL_MS = 250;
+/**
+ * How often an instance with none looks again: its own commits wake it at once, so this only
+ * picks up what another instance left (it died) or enabled; idle, it sends nearly no statements.
+ */
+export const IDLE_CHECK_MS = 5_000;
 /** Deliveries in flight at once on one instance: a slow endpoint holds one slot, not the rest. */
 export const MAX_IN_FLIGHT = 8;
 /** How long a claim lasts: past the attempt's timeout, so only a dead instance's lapses. */
@@ -36,6 +41,8 @@ export class WebhookWorker implements OnApplicationBootstrap {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private pollAgain = false;
+  /** Nothing was pending at the last poll. */
+  private idle = false;
   private stopped = false;
   private readonly metrics: WebhookMetrics;
 
@@ -89,10 +96,11 @@ export class WebhookWorker implements OnApplicationBootstrap {
     try {
       do {
         this.pollAgain = false;
-        const room = MAX_IN_FLIGHT - this.inFlight.size;
-        if (room <= 0) break;
         const now = this.now();
-        if (!(await this.deliveries.anyDue(now))) continue;
+        const next = await this.deliveries.nextDue();
+        this.idle = next === null;
+        const room = MAX_IN_FLIGHT - this.inFlight.size;
+        if (next === null || next > now || room <= 0) continue;
         const claimed = await this.deliveries.claim(now, room, now + LEASE_MS);
         for (const delivery of claimed) this.start(delivery);
         // A full claim may have left more behind: look again at once.
@@ -102,7 +110,7 @@ export class WebhookWorker implements OnApplicationBootstrap {
       this.logger.warn(`could not claim webhook deliveries: ${messageOf(error)}`);
     } finally {
       this.polling = false;
-      if (!this.stopped) this.schedule(POLL_INTERVAL_MS);
+      if (!this.stopped) this.schedule(this.idle ? IDLE_CHECK_MS : POLL_INTERVAL_MS);
     }
   }
 

@@ -139,6 +139,8 @@ export class WebhooksRepository {
       }),
       this.prisma.db.auditEntry.create({ data: audit }),
     ]);
+    // Enabled again: its waiting deliveries are due.
+    if (changes.enabled === true) this.outbox.committed();
     return toEndpoint(row);
   }
 
