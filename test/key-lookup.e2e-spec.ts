@@ -91,7 +91,12 @@ for (const provider of providers()) {
       const lastUsedAt = new Date('2026-01-02T03:04:05.999Z');
       await prisma.db.apiKey.update({
         where: { id: big.id },
-        data: { usageCount: BigInt(count), usageVolume: 5_000_000_000n, lastUsedAt },
+        data: {
+          usageCount: BigInt(count),
+          usageVolume: 5_000_000_000n,
+          usageVolumeOut: 7_000_000_000n,
+          lastUsedAt,
+        },
       });
       const stored = await repository.findInAccountByHash(owner.accountId, big.hash);
       expect(stored).toMatchObject({
@@ -100,6 +105,7 @@ for (const provider of providers()) {
         isActive: true,
         usageCount: count,
         usageVolume: 5_000_000_000,
+        usageVolumeOut: 7_000_000_000,
         lastUsedAt,
       });
       expect(stored?.createdAt).toBeInstanceOf(Date);
@@ -116,6 +122,7 @@ for (const provider of providers()) {
         lastUsedAt,
         usageCount: count,
         usageVolume: 5_000_000_000,
+        usageVolumeOut: 7_000_000_000,
         prefix: viaPrisma.prefix,
         ciphertext: viaPrisma.ciphertext,
         expiresAtMs: null,
