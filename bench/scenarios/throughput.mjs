@@ -15,6 +15,52 @@ import { basicAuth, median, round } from '../lib/util.mjs';
  * key's one-row flush is written during "T hot" (and waited for), so the statements counted
  * during "S invalid" are the invalid keys' own.
  */
+/** B1's two routes: the same request, unguarded (`@Public()`) and metered (`@AnyKey()`). */
+export const B1_ROUTES = { unmetered: '/__bench/noop', metered: '/__bench/metered' };
+
+/**
+ * One run of a series: the variant's `before` (not before the warm-up), then measure() for
+ * P.runS (P.warmS for the warm-up, i < 0) at P.connections over its pool on its path; the
+ * time spent preparing, measuring and under load is added to `spent`. B1's series uses it, and
+ * the scenarios that repeat B1's measurement elsewhere (W2).
+ */
+export function seriesRun(P, spent = { preparing_s: 0, measuring_s: 0, load_s: 0 }) {
+  return async (v, i) => {
+    const t0 = performance.now();
+    if (v.before && i >= 0) await v.before();
+    const t1 = performance.now();
+    const r = await measure(v.server, {
+      connections: P.connections,
+      duration: i < 0 ? P.warmS : P.runS,
+      requests: rotatingRequests(v.path, v.pool),
+    });
+    spent.preparing_s += (t1 - t0) / 1000;
+    spent.measuring_s += (performance.now() - t1) / 1000;
+    spent.load_s += r.duration_s;
+    return r;
+  };
+}
+
+/** B1's figures from a series (`runs` of interleave()): metered over unmetered, by throughput and CPU. */
+export function b1Comparison(runs, variants, unmeteredId, meteredId) {
+  const get = (id) => runs.get(variants.find((v) => v.id === id));
+  const u = get(unmeteredId);
+  const m = get(meteredId);
+  const ratio = pairRatios(m, u);
+  const cpu = pairRatios(u, m, 'cpu_us_per_req');
+  return {
+    node: variants.find((v) => v.id === meteredId).server.info.node,
+    unmetered: summary(u),
+    metered: summary(m),
+    metered_over_unmetered: round(ratio.median, 3),
+    metered_over_unmetered_worst: round(ratio.worst, 3),
+    pair_ratios: ratio.pairs,
+    // The same comparison by the server's CPU time per request (unmetered / metered).
+    metered_over_unmetered_cpu: round(cpu.median, 3),
+    metered_over_unmetered_cpu_worst: round(cpu.worst, 3),
+  };
+}
+
 async function throughputSuite(ctx) {
   const { S, P } = ctx;
   const T = ctx.strict;
@@ -43,49 +89,20 @@ async function throughputSuite(ctx) {
       Promise.all([waitForFlush(S), touch(T)()]),
     );
   }
-  if (b1) add('unmetered', S, '/__bench/noop', hot); // the same request; the route is @Public()
-  add('metered', S, '/__bench/metered', hot);
+  if (b1) add('unmetered', S, B1_ROUTES.unmetered, hot); // the same request; the route is @Public()
+  add('metered', S, B1_ROUTES.metered, hot);
   if (b2) add('strict_hot', T, '/__bench/metered', hot);
   if (b7) add('invalid', S, '/__bench/metered', invalid, () => waitForFlush(S));
   if (b1 && ctx.node24) {
     const n24 = [basicAuth(ctx.node24.key)];
-    add('node24_unmetered', ctx.node24.server, '/__bench/noop', n24);
-    add('node24_metered', ctx.node24.server, '/__bench/metered', n24);
+    add('node24_unmetered', ctx.node24.server, B1_ROUTES.unmetered, n24);
+    add('node24_metered', ctx.node24.server, B1_ROUTES.metered, n24);
   }
   const spent = { preparing_s: 0, measuring_s: 0, load_s: 0 };
-  const runs = await interleave(variants, P.pairs, async (v, i) => {
-    const t0 = performance.now();
-    if (v.before && i >= 0) await v.before();
-    const t1 = performance.now();
-    const r = await measure(v.server, {
-      connections: P.connections,
-      duration: i < 0 ? P.warmS : P.runS,
-      requests: rotatingRequests(v.path, v.pool),
-    });
-    spent.preparing_s += (t1 - t0) / 1000;
-    spent.measuring_s += (performance.now() - t1) / 1000;
-    spent.load_s += r.duration_s;
-    return r;
-  });
+  const runs = await interleave(variants, P.pairs, seriesRun(P, spent));
   for (const k of Object.keys(spent)) spent[k] = round(spent[k], 1);
   const get = (id) => runs.get(variants.find((v) => v.id === id));
-  const runtime = (unmeteredId, meteredId) => {
-    const u = get(unmeteredId);
-    const m = get(meteredId);
-    const ratio = pairRatios(m, u);
-    const cpu = pairRatios(u, m, 'cpu_us_per_req');
-    return {
-      node: variants.find((v) => v.id === meteredId).server.info.node,
-      unmetered: summary(u),
-      metered: summary(m),
-      metered_over_unmetered: round(ratio.median, 3),
-      metered_over_unmetered_worst: round(ratio.worst, 3),
-      pair_ratios: ratio.pairs,
-      // The same comparison by the server's CPU time per request (unmetered / metered).
-      metered_over_unmetered_cpu: round(cpu.median, 3),
-      metered_over_unmetered_cpu_worst: round(cpu.worst, 3),
-    };
-  };
+  const runtime = (unmeteredId, meteredId) => b1Comparison(runs, variants, unmeteredId, meteredId);
   const results = {};
   if (b1) {
     const runtimes = {
