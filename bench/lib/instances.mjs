@@ -2,9 +2,10 @@
 // them (`needs`) and stopped after the last scenario of the run that names them (`needs` or
 // `uses`). start(ctx) returns the handle put at ctx[name], or undefined when the instance is
 // not available (then ctx[name] stays unset and the scenarios go without it).
-import { SqliteTarget } from './db.mjs';
+import { PgTarget, SqliteTarget } from './db.mjs';
 import { startGateway, startPlainProxy, startUpstream } from './gateway.mjs';
 import { createKey, register } from './seed.mjs';
+import { startReceiver } from './webhooks.mjs';
 
 export const INSTANCES = {
   /** T: the same database as S, with USAGE_FLUSH_INTERVAL_MS=0 (every use one commit). */
@@ -75,6 +76,35 @@ export const INSTANCES = {
     async stop(ctx, g) {
       if (g.server) await ctx.release(g.server);
       await Promise.all([g.node.stop(), g.undici.stop(), g.lean.stop(), g.upstream.stop()]);
+    },
+  },
+
+  /**
+   * The webhook scenarios' processes (W1, W2): a keymeter (W) on a database of its own with
+   * WEBHOOK_ALLOW_PRIVATE_URLS=true (so endpoints may be plain http on loopback), and two
+   * receivers in the benchmark process: `fast` answers 200 at once, `slow` after
+   * P.webhooks.slowMs. { server, target, fast, slow }. The scenarios make their own accounts.
+   */
+  webhooks: {
+    async start(ctx) {
+      const target =
+        ctx.kind === 'sqlite'
+          ? new SqliteTarget(ctx.runRoot, 'webhooks')
+          : await new PgTarget(ctx.opts['pg-url'], 'webhooks').create();
+      const server = ctx.server({
+        name: `${ctx.kind}-webhooks`,
+        target,
+        env: { WEBHOOK_ALLOW_PRIVATE_URLS: 'true' },
+      });
+      const fast = await startReceiver();
+      const slow = await startReceiver({ delayMs: ctx.P.webhooks.slowMs });
+      await server.start();
+      return { server, target, fast, slow };
+    },
+    async stop(ctx, w) {
+      await ctx.release(w.server);
+      await Promise.all([w.fast.stop(), w.slow.stop()]);
+      if (!ctx.opts.keep) await w.target.drop();
     },
   },
 };

@@ -35,6 +35,10 @@ export const QUICK = {
     maxBody: 4096,
     maxOut: 16_384,
   },
+  // W1 (`changes` key creations, `gapMs` apart on average) and W2 (B1's series on the webhook
+  // instance, with `perSecond` key creations during every run; the slow receiver answers after
+  // slowMs).
+  webhooks: { changes: 50, gapMs: 100, perSecond: 5, slowMs: 2000 },
 };
 export const FULL = {
   mode: 'full',
@@ -65,6 +69,7 @@ export const FULL = {
     maxBody: 4096,
     maxOut: 16_384,
   },
+  webhooks: { changes: 300, gapMs: 100, perSecond: 5, slowMs: 2000 },
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--only B1,B3,G1] [--db sqlite,postgresql]

@@ -28,6 +28,8 @@ import l1 from './l1.mjs';
 import l2 from './l2.mjs';
 import l4 from './l4.mjs';
 import throughput from './throughput.mjs';
+import w1 from './w1.mjs';
+import w2 from './w2.mjs';
 
 export const SCENARIOS = [
   throughput,
@@ -46,4 +48,6 @@ export const SCENARIOS = [
   b8x,
   l2,
   l4,
+  w1,
+  w2,
 ];

@@ -1,0 +1,118 @@
+// W1: how long after a change its signed webhook arrives. See docs/benchmarks.md.
+import { createKey, register } from '../lib/seed.mjs';
+import { basicAuth, median, percentile, request, round, sleep } from '../lib/util.mjs';
+import { createEndpoints } from '../lib/webhooks.mjs';
+
+/** How long one change may wait for its delivery before it counts as missing. */
+const WAIT_MS = 10_000;
+const WARM = 3;
+
+/**
+ * On the webhook instance (its own database): a new account with one endpoint subscribed to
+ * key.created on the receiver that answers at once. Then P.webhooks.changes times: a key
+ * created with POST /1.0/keys, timed from just before the request is sent to the moment the
+ * receiver has the whole body of the delivery naming that key; then a pause of 0.5-1.5 ×
+ * gapMs, so the changes come one at a time, not as a burst. Every delivery's signature is
+ * checked with the endpoint's secret.
+ */
+async function run(ctx) {
+  const { P } = ctx;
+  const { server: W, fast: receiver } = ctx.webhooks;
+  const acct = await register(W, 'w1');
+  await createEndpoints(W, acct.master, receiver, 1, ['key.created']);
+  // A first key through the API, so the first timed change does not pay for cold code paths.
+  await createKey(W, acct.master, 'w1-first');
+  const waiting = new Map(); // key name -> resolve(delivery)
+  const off = receiver.listen((d) => {
+    const name = d.event?.type === 'key.created' ? d.event.data?.name : undefined;
+    const resolve = waiting.get(name);
+    if (resolve) {
+      waiting.delete(name);
+      resolve(d);
+    }
+  });
+  const counts0 = { ...receiver.counts };
+  const latencies = [];
+  const apiMs = [];
+  let missing = 0;
+  let failed = 0;
+  let unsigned = 0;
+  const tag = Date.now().toString(36);
+  try {
+    for (let i = -WARM; i < P.webhooks.changes; i++) {
+      const name = `w1-${tag}-${i}`;
+      const arrived = new Promise((resolve) => waiting.set(name, resolve));
+      const t0 = performance.now();
+      const res = await request(W.port, 'POST', '/1.0/keys', {
+        headers: { authorization: basicAuth(acct.master) },
+        body: { name },
+      });
+      const t1 = performance.now();
+      if (res.status !== 200) {
+        waiting.delete(name);
+        failed++;
+        continue;
+      }
+      const d = await Promise.race([arrived, sleep(WAIT_MS, null, { ref: false })]);
+      if (!d) {
+        waiting.delete(name);
+        if (i >= 0) missing++;
+        continue;
+      }
+      if (i >= 0) {
+        latencies.push(d.at - t0);
+        apiMs.push(t1 - t0);
+        if (!d.valid) unsigned++;
+      }
+      await sleep(P.webhooks.gapMs * (0.5 + Math.random()));
+    }
+  } finally {
+    off();
+  }
+  // Let stragglers (a second attempt of any delivery) arrive before counting.
+  await sleep(500);
+  const c = receiver.counts;
+  const deliveries = c.deliveries - counts0.deliveries;
+  const bad = c.bad_signatures - counts0.bad_signatures;
+  return {
+    fields: {
+      webhook_delivery_p50_ms: round(percentile(latencies, 50), 1),
+      webhook_delivery_p99_ms: round(percentile(latencies, 99), 1),
+      webhook_bad_signatures: bad,
+    },
+    details: {
+      changes: P.webhooks.changes,
+      warm_up_changes: WARM,
+      gap_ms: `${P.webhooks.gapMs * 0.5}-${P.webhooks.gapMs * 1.5} after each delivery`,
+      delivered: latencies.length,
+      missing_after_10s: missing,
+      create_failed: failed,
+      // Deliveries the receiver got during W1 (warm-up included): one per change expected.
+      deliveries_received: deliveries,
+      timed_deliveries_bad_signature: unsigned,
+      delivery_ms: {
+        min: round(Math.min(...latencies), 1),
+        p50: round(percentile(latencies, 50), 1),
+        p90: round(percentile(latencies, 90), 1),
+        p99: round(percentile(latencies, 99), 1),
+        max: round(Math.max(...latencies), 1),
+      },
+      // The change's own answer (POST /1.0/keys), which the delivery latency includes.
+      api_answer_ms_p50: round(median(apiMs), 1),
+      api_answer_ms_p99: round(percentile(apiMs, 99), 1),
+      receiver: 'node:http in the benchmark process, 127.0.0.1, answers 200 at once',
+    },
+  };
+}
+
+export default {
+  id: 'W1',
+  title: 'webhook delivery latency',
+  targets: {
+    webhook_delivery_p50_ms: { op: '<=', value: 1000 },
+    webhook_delivery_p99_ms: { op: 'report', value: null },
+    webhook_bad_signatures: { op: '==', value: 0 },
+  },
+  needs: () => ['webhooks'],
+  run,
+};
