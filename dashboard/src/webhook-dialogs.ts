@@ -102,7 +102,8 @@ export function webhookDialog(
                   `Events for ${created.webhook.url} are signed with this secret. ` +
                   'Copy it now: it will not be shown again.',
               });
-              void done(created.webhook.id);
+              // Shown once the secret is put away, with focus on the new endpoint's menu.
+              dialog.addEventListener('close', () => void done(created.webhook.id));
             }
           } catch (err) {
             if (isSessionEnd(err)) return ctx.sessionEnded();
@@ -167,7 +168,7 @@ export function rotateDialog(ctx: ViewContext, webhook: Webhook, done: () => Pro
                 'carries both signatures, so your receiver can switch at its pace.',
             });
             announce(`The secret of ${webhook.url} was rotated.`);
-            void done();
+            dialog.addEventListener('close', () => void done());
           } catch (err) {
             if (isSessionEnd(err)) return ctx.sessionEnded();
             showError(error, messageOf(err));
