@@ -41,6 +41,19 @@ for (const provider of providers()) {
       return prisma.statements - before;
     }
 
+    /**
+     * The fewest statements `work` took in up to three tries, each on a fresh setup: the count is
+     * the process's, and background work (the webhook worker's idle check every 5 s, the expiry
+     * scan) may land in a window now and then; it cannot land in every one.
+     */
+    async function fewestStatementsOf(setUp: () => Promise<() => Promise<unknown>>) {
+      let fewest = Infinity;
+      for (let attempt = 0; attempt < 3 && fewest > 1; attempt++) {
+        fewest = Math.min(fewest, await statementsOf(await setUp()));
+      }
+      return fewest;
+    }
+
     beforeAll(async () => {
       t = await startApp(provider);
       owner = await account(t.http);
@@ -180,10 +193,14 @@ for (const provider of providers()) {
     });
 
     it('sends one statement for many concurrent misses of one key', async () => {
-      const fresh = await newKey('fresh for the cache');
+      let fresh = await newKey('fresh for the cache');
       let answers: unknown[] = [];
-      const sent = await statementsOf(async () => {
-        answers = await Promise.all(Array.from({ length: 50 }, () => cache.find(fresh.hash)));
+      let tries = 0;
+      const sent = await fewestStatementsOf(async () => {
+        fresh = await newKey(`fresh for the cache ${tries++}`);
+        return async () => {
+          answers = await Promise.all(Array.from({ length: 50 }, () => cache.find(fresh.hash)));
+        };
       });
       expect(sent).toBe(1);
       expect(new Set(answers.map((a) => (a as { id: string }).id))).toEqual(new Set([fresh.id]));
@@ -191,26 +208,31 @@ for (const provider of providers()) {
     });
 
     it('serves concurrent requests that miss the cache with one lookup', async () => {
-      const fresh = await newKey('fresh over http');
       // A non-master key on a master route: looked up, then 403 without metering.
       let codes: number[] = [];
-      const sent = await statementsOf(async () => {
-        const requests = Array.from({ length: 20 }, () =>
-          t.http.get('/1.0/keys').set('Authorization', basic(fresh.key)),
-        );
-        codes = (await Promise.all(requests)).map((res) => res.status);
+      let tries = 0;
+      const sent = await fewestStatementsOf(async () => {
+        const fresh = await newKey(`fresh over http ${tries++}`);
+        return async () => {
+          const requests = Array.from({ length: 20 }, () =>
+            t.http.get('/1.0/keys').set('Authorization', basic(fresh.key)),
+          );
+          codes = (await Promise.all(requests)).map((res) => res.status);
+        };
       });
       expect(codes).toEqual(Array.from({ length: 20 }, () => 403));
       expect(sent).toBe(1);
     });
 
     it('shares one lookup of an unknown key, and remembers it as unknown', async () => {
-      const { key } = t.app.get(KeysService).newKey('never stored');
-      const hash = vault.hash(key);
-      const sent = await statementsOf(async () => {
-        const answers = await Promise.all(Array.from({ length: 10 }, () => cache.find(hash)));
-        expect(answers).toEqual(Array.from({ length: 10 }, () => null));
-        expect(cache.find(hash)).toBeNull();
+      const sent = await fewestStatementsOf(async () => {
+        const { key } = t.app.get(KeysService).newKey('never stored');
+        const hash = vault.hash(key);
+        return async () => {
+          const answers = await Promise.all(Array.from({ length: 10 }, () => cache.find(hash)));
+          expect(answers).toEqual(Array.from({ length: 10 }, () => null));
+          expect(cache.find(hash)).toBeNull();
+        };
       });
       expect(sent).toBe(1);
     });
