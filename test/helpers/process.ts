@@ -79,7 +79,10 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   if (!existsSync(SERVER_ENTRY)) {
     throw new Error(`${SERVER_ENTRY} does not exist: run \`npx nest build\` first`);
   }
-  const port = await freePort();
+  // A second port the caller chose for the server (GATEWAY_PORT) came from freePort() too, and
+  // may be the one handed out again now.
+  let port = await freePort();
+  while (String(port) === options.env?.GATEWAY_PORT) port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
