@@ -111,8 +111,8 @@ export class AccessGate {
   }
 
   /** Records one use of the key; a promise only in strict mode (written before it resolves). */
-  record(keyId: string, volume: number): Promise<void> | undefined {
-    return this.meter.record(keyId, volume);
+  record(keyId: string, volume: number, atMs = Date.now()): Promise<void> | undefined {
+    return this.meter.record(keyId, volume, atMs);
   }
 
   private authorizeKey(
@@ -144,8 +144,10 @@ export class AccessGate {
       keyName: key.name,
       isMaster: key.isMaster,
     };
-    this.answers.observe(response, key.id);
-    const write = this.record(key.id, volume);
+    // The answer is counted in the use's minute, whenever it ends.
+    const atMs = Date.now();
+    this.answers.observe(response, key.id, atMs);
+    const write = this.record(key.id, volume, atMs);
     return write ? write.then(() => principal) : principal;
   }
 }

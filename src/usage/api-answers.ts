@@ -3,8 +3,13 @@ import { UsageMeter } from './usage-meter.service';
 
 const KEY_ID = Symbol('keymeter.answers.keyId');
 const ADMITTED_MS = Symbol('keymeter.answers.admittedMs');
+const USED_AT = Symbol('keymeter.answers.usedAt');
 
-type ObservedResponse = ServerResponse & { [KEY_ID]: string; [ADMITTED_MS]: number };
+type ObservedResponse = ServerResponse & {
+  [KEY_ID]: string;
+  [ADMITTED_MS]: number;
+  [USED_AT]: number;
+};
 
 /**
  * The body bytes of a response keymeter finished: every answer of its API is sent whole with a
@@ -34,13 +39,15 @@ export class ApiAnswers {
         status: this.headersSent ? this.statusCode : 0,
         latencyUs: (performance.now() - this[ADMITTED_MS]) * 1000,
       };
-      meter.answered(this[KEY_ID], 0, 0, answer)?.catch(() => undefined);
+      meter.answered(this[KEY_ID], 0, 0, answer, this[USED_AT])?.catch(() => undefined);
     };
   }
 
-  observe(response: ServerResponse, keyId: string): void {
+  /** Records the answer of the use of `keyId` made at `usedAtMs`, in that use's minute. */
+  observe(response: ServerResponse, keyId: string, usedAtMs: number): void {
     const observed = response as ObservedResponse;
     observed[KEY_ID] = keyId;
+    observed[USED_AT] = usedAtMs;
     observed[ADMITTED_MS] = performance.now();
     // 'close' is emitted once per response, finished or cut off.
     response.on('close', this.onClose);
