@@ -211,9 +211,10 @@ describeInBrowser(
     it('rotates the secret after asking, shows the new one once, and signs with both', async () => {
       await page.getByRole('link', { name: '← Webhooks' }).click();
       await row().waitFor();
-      expect(await text(row().locator('td[data-label="Last delivery"]'))).toBe(
-        'delivered HTTP 200',
-      );
+      // The last delivery is fetched after the row is drawn ("…" until it arrives).
+      const lastDelivery = row().locator('td[data-label="Last delivery"]');
+      await lastDelivery.filter({ hasNotText: '…' }).waitFor();
+      expect(await text(lastDelivery)).toBe('delivered HTTP 200');
       await manage('Rotate secret…');
       const ask = page.getByRole('dialog', { name: 'Rotate the signing secret?' });
       await ask.getByRole('button', { name: 'Rotate secret' }).click();
