@@ -88,6 +88,49 @@ for (const provider of providers()) {
       expect(Number(stored.usageCount)).toBe(5);
     });
 
+    it('hands what a step returned to its then(), whose steps run in the same transaction', async () => {
+      const seen: unknown[][][] = [];
+      const total = async () =>
+        Number(
+          (await prisma.db.apiKey.findUniqueOrThrow({ where: { id: owner.masterKeyId } }))
+            .usageCount,
+        );
+      const start = await total();
+      await driver.transaction([
+        {
+          sql: 'UPDATE api_keys SET usage_count = usage_count + ? WHERE id = ? RETURNING usage_count',
+          runs: [
+            [4, owner.masterKeyId],
+            [1, 'no such key'],
+          ],
+          then: (results) => {
+            seen.push(...results);
+            // Decided on the total this transaction has written so far.
+            const after = Number(results[0][0][0]);
+            return [
+              {
+                sql: 'UPDATE api_keys SET usage_count = ? WHERE id = ?',
+                runs: [[after * 10, owner.masterKeyId]],
+              },
+            ];
+          },
+        },
+      ]);
+      expect(seen.map((rows) => rows.map((row) => row.map(Number)))).toEqual([[[start + 4]], []]);
+      expect(await total()).toBe((start + 4) * 10);
+      // A failure in what then() gave rolls back the step before it too.
+      await expect(
+        driver.transaction([
+          {
+            sql: 'UPDATE api_keys SET usage_count = usage_count + 1 WHERE id = ? RETURNING id',
+            runs: [[owner.masterKeyId]],
+            then: () => [{ sql: 'UPDATE nope SET x = 1', runs: [[]] }],
+          },
+        ]),
+      ).rejects.toMatchObject({ message: expect.stringMatching(/nope/) as unknown });
+      expect(await total()).toBe((start + 4) * 10);
+    });
+
     it('rolls back the steps already run when a later one fails', async () => {
       await expect(
         driver.transaction([rename('half done'), { sql: 'UPDATE nope SET x = 1', runs: [[]] }]),

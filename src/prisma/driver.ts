@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type BetterSqlite3 from 'better-sqlite3';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import type { DatabaseConfig } from '../config/config';
 import { isSqliteBusy, sqliteDatabase } from './sqlite-driver';
 
@@ -34,6 +34,12 @@ export interface WriteStep {
   sql: string;
   /** One parameter list per execution of `sql`. */
   runs: readonly (readonly unknown[])[];
+  /**
+   * Reads what the runs returned (rows of a SELECT or `… RETURNING`, one list per run) and
+   * gives the steps that follow them in the same transaction. Synchronous, because SQLite's
+   * transaction is: a decision inside a transaction is taken on what it has written so far.
+   */
+  then?: (results: unknown[][][]) => readonly WriteStep[];
 }
 
 /** `?` → `$1..$n`, for PostgreSQL. keymeter's SQL has no `?` inside literals. */
@@ -77,15 +83,19 @@ export class SqliteDriver implements Driver {
     // Per connection, like Prisma's: cascades and power-loss durability.
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('synchronous = FULL');
-    const all = this.db.transaction((steps: readonly WriteStep[]) => {
+    const run = (steps: readonly WriteStep[]): void => {
       for (const step of steps) {
-        const statement = this.prepared(step.sql, false);
+        const statement = this.prepared(step.sql, step.then !== undefined);
+        const results: unknown[][][] = [];
         for (const params of step.runs) {
           this.count();
-          statement.run(...params);
+          if (step.then) results.push(statement.all(...params) as unknown[][]);
+          else statement.run(...params);
         }
+        if (step.then) run(step.then(results));
       }
-    });
+    };
+    const all = this.db.transaction(run);
     this.runAll = (steps) => all.immediate(steps);
   }
 
@@ -195,13 +205,7 @@ export class PostgresDriver implements Driver {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      for (const step of steps) {
-        const prepared = this.prepared(step.sql);
-        for (const params of step.runs) {
-          this.count();
-          await client.query({ ...prepared, values: params as unknown[] });
-        }
-      }
+      await this.run(client, steps);
       await client.query('COMMIT');
     } catch (error) {
       // A connection that cannot even roll back is dropped rather than returned to the pool.
@@ -210,6 +214,23 @@ export class PostgresDriver implements Driver {
     } finally {
       client.removeListener('error', onError);
       client.release(broken);
+    }
+  }
+
+  private async run(client: PoolClient, steps: readonly WriteStep[]): Promise<void> {
+    for (const step of steps) {
+      const prepared = this.prepared(step.sql);
+      const results: unknown[][][] = [];
+      for (const params of step.runs) {
+        this.count();
+        const result = await client.query<unknown[]>({
+          ...prepared,
+          values: params as unknown[],
+          rowMode: 'array',
+        });
+        if (step.then) results.push(result.rows);
+      }
+      if (step.then) await this.run(client, step.then(results));
     }
   }
 
