@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { KeysRepository } from '../keys/keys.repository';
 import { PrismaService } from '../prisma/prisma.service';
 import { WEBHOOK_CLOCK, type WebhookClock } from './webhook-clock';
-import { keyEvent } from './webhook-events';
+import { derivedEventId, keyEvent } from './webhook-events';
 import { WebhookOutbox } from './webhook-outbox';
 
 const DAY_MS = 86_400_000;
@@ -31,8 +30,7 @@ export function expiryNotice(expiresAtMs: number, nowMs: number): ExpiryNotice |
 /** The same on every instance and scan, so a notice is written once per key, expiry and kind. */
 export function expiryEventId(keyId: string, expiresAtMs: number, notice: ExpiryNotice): string {
   const kind = notice.type === 'key.expired' ? 'expired' : `expiring ${notice.daysBefore}`;
-  const hex = createHash('sha256').update(`${kind} ${keyId} ${expiresAtMs}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedEventId(`${kind} ${keyId} ${expiresAtMs}`);
 }
 
 /**

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { KeyLimits } from '../limits/limits';
 import { PrismaService } from '../prisma/prisma.service';
 import { WEBHOOK_CLOCK, type WebhookClock } from './webhook-clock';
+import { derivedEventId, keyEvent } from './webhook-events';
 import { WebhookOutbox } from './webhook-outbox';
 
 const MINUTE_MS = 60_000;
@@ -13,8 +13,7 @@ const MINUTE_MS = 60_000;
  * first instance to write it wins and the others' writes find it there (at most one a minute).
  */
 export function rateLimitedEventId(keyId: string, minute: number): string {
-  const hex = createHash('sha256').update(`usage.rate_limited ${keyId} ${minute}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedEventId(`usage.rate_limited ${keyId} ${minute}`);
 }
 
 /**
@@ -67,38 +66,17 @@ export class RefusalEvents {
         if (await tx.webhookEvent.findUnique({ where: { id }, select: { id: true } })) return 0;
         const key = await tx.apiKey.findUnique({
           where: { id: keyId },
-          select: { name: true, accountId: true, isActive: true, expiresAt: true },
+          select: { name: true, accountId: true, isMaster: true, isActive: true, expiresAt: true },
         });
         if (!key) return 0;
-        const quota = limits.quota;
-        return this.outbox.enqueue(tx, [
-          {
-            id,
-            accountId: key.accountId,
-            type: 'usage.rate_limited',
-            data: {
-              id: keyId,
-              name: key.name,
-              accountId: key.accountId,
-              isActive: key.isActive,
-              ...(key.expiresAt && { expiresAt: key.expiresAt.toISOString() }),
-              ...(limits.rateLimit && {
-                rateLimit: { ...limits.rateLimit, source: limits.rateSource },
-              }),
-              ...(quota && {
-                quota: {
-                  ...(quota.requests !== null && { requests: quota.requests }),
-                  ...(quota.volumeBytes !== null && { volumeBytes: quota.volumeBytes }),
-                  period: quota.period,
-                  source: limits.quotaSource,
-                },
-              }),
-              code,
-              refusedAt: new Date(atMs).toISOString(),
-              minute: new Date(minute * MINUTE_MS).toISOString(),
-            },
-          },
-        ]);
+        const { expiresAt, ...rest } = key;
+        const access = { id: keyId, ...rest, expiresAtMs: expiresAt?.getTime() ?? null, limits };
+        const event = keyEvent('usage.rate_limited', access, {
+          code,
+          refusedAt: new Date(atMs).toISOString(),
+          minute: new Date(minute * MINUTE_MS).toISOString(),
+        });
+        return this.outbox.enqueue(tx, [{ ...event, id }]);
       });
     } catch (error) {
       // Another instance wrote this minute's event between our check and our insert.

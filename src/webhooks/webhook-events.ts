@@ -1,4 +1,5 @@
-import type { StoredKey } from '../keys/keys.repository';
+import { createHash } from 'node:crypto';
+import type { KeyAccess } from '../access/key-access.repository';
 
 /** The events an endpoint may subscribe to. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -8,6 +9,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.rolled',
   'key.expiring',
   'key.expired',
+  'usage.threshold',
   'usage.rate_limited',
 ] as const;
 export type SubscribableEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -25,8 +27,17 @@ export interface NewWebhookEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * An event id derived from what the event is about, in UUID form: the same on every instance
+ * and every try, so that the first write wins and the others find it there (written once).
+ */
+export function derivedEventId(about: string): string {
+  const hex = createHash('sha256').update(about).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** A key as events tell of it: what identifies and limits it, never the key or its hash. */
-export function keyEventData(key: StoredKey): Record<string, unknown> {
+export function keyEventData(key: KeyAccess): Record<string, unknown> {
   const limits = key.limits;
   const quota = limits?.quota;
   return {
@@ -50,7 +61,7 @@ export function keyEventData(key: StoredKey): Record<string, unknown> {
 
 export function keyEvent(
   type: SubscribableEventType,
-  key: StoredKey,
+  key: KeyAccess,
   extra: Record<string, unknown> = {},
 ): NewWebhookEvent {
   return { accountId: key.accountId, type, data: { ...keyEventData(key), ...extra } };

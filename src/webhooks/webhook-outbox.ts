@@ -29,37 +29,11 @@ export class WebhookOutbox {
       where: endpointId ? { id: endpointId, accountId } : { accountId, enabled: true },
       select: { id: true, events: true },
     });
-    if (endpoints.length === 0) return 0;
-    const now = this.now();
-    let enqueued = 0;
-    for (const event of events) {
-      const targets = endpointId
-        ? endpoints
-        : endpoints.filter((e) => (JSON.parse(e.events) as string[]).includes(event.type));
-      if (targets.length === 0) continue;
-      const id = event.id ?? randomUUID();
-      const payload = JSON.stringify({
-        id,
-        type: event.type,
-        createdAt: new Date(now).toISOString(),
-        data: event.data,
-      });
-      await tx.webhookEvent.create({
-        data: { id, accountId: event.accountId, type: event.type, payload, createdAt: now },
-        select: { id: true },
-      });
-      await tx.webhookDelivery.createMany({
-        data: targets.map((e) => ({
-          id: randomUUID(),
-          endpointId: e.id,
-          eventId: id,
-          nextAttemptAt: now,
-          createdAt: now,
-        })),
-      });
-      enqueued += targets.length;
-    }
-    return enqueued;
+    const rows = outboxRows(events, endpoints, this.now(), endpointId !== undefined);
+    for (const event of rows.events)
+      await tx.webhookEvent.create({ data: event, select: { id: true } });
+    if (rows.deliveries.length > 0) await tx.webhookDelivery.createMany({ data: rows.deliveries });
+    return rows.deliveries.length;
   }
 
   /** Called after a commit that enqueued: the worker starts at once instead of at its next poll. */
@@ -70,4 +44,58 @@ export class WebhookOutbox {
   onCommitted(listener: () => void): void {
     this.listeners.push(listener);
   }
+}
+
+/** An endpoint as the outbox needs it: its id and its subscribed types (a JSON array). */
+export interface OutboxEndpoint {
+  id: string;
+  events: string;
+}
+
+/** The rows the outbox writes: each event, and one delivery per endpoint it goes to. */
+export interface OutboxRows {
+  events: { id: string; accountId: string; type: string; payload: string; createdAt: number }[];
+  deliveries: {
+    id: string;
+    endpointId: string;
+    eventId: string;
+    nextAttemptAt: number;
+    createdAt: number;
+  }[];
+}
+
+/**
+ * The rows of `events` for the account's `endpoints`: an event goes to the endpoints subscribed
+ * to its type (to all of them with `everyEndpoint`: the test event), due at once; an event no
+ * endpoint takes is not written. Its body is fixed here, at enqueueing: every attempt sends the
+ * same bytes, so the receiver's de-duplication by id sees one event.
+ */
+export function outboxRows(
+  events: readonly NewWebhookEvent[],
+  endpoints: readonly OutboxEndpoint[],
+  now: number,
+  everyEndpoint = false,
+): OutboxRows {
+  const rows: OutboxRows = { events: [], deliveries: [] };
+  const subscribed = endpoints.map((e) => ({ id: e.id, types: JSON.parse(e.events) as string[] }));
+  for (const event of events) {
+    const targets = everyEndpoint
+      ? subscribed
+      : subscribed.filter((e) => e.types.includes(event.type));
+    if (targets.length === 0) continue;
+    const id = event.id ?? randomUUID();
+    const createdAt = new Date(now).toISOString();
+    const payload = JSON.stringify({ id, type: event.type, createdAt, data: event.data });
+    rows.events.push({ id, accountId: event.accountId, type: event.type, payload, createdAt: now });
+    for (const target of targets) {
+      rows.deliveries.push({
+        id: randomUUID(),
+        endpointId: target.id,
+        eventId: id,
+        nextAttemptAt: now,
+        createdAt: now,
+      });
+    }
+  }
+  return rows;
 }
