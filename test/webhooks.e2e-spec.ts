@@ -81,7 +81,7 @@ for (const provider of providers()) {
         [{ url: 'https://x.example', events: [] }, 'events must name at least one event type'],
         [
           { url: 'https://x.example', events: ['key.nope'] },
-          'events must contain only key.created, key.updated, key.deleted, key.rolled, key.expiring, key.expired, usage.rate_limited',
+          'events must contain only key.created, key.updated, key.deleted, key.rolled, key.expiring, key.expired, usage.threshold, usage.rate_limited',
         ],
         [{ url: 'ftp://127.0.0.1/', events: ['key.created'] }, 'url must start with https://'],
         [{ url: 'http://8.8.8.8/', events: ['key.created'] }, 'a public address: use https'],

@@ -15,6 +15,7 @@ export const WEBHOOK_EVENTS: Record<string, string> = {
   'key.rolled': 'A key is rolled (replaced by a new one)',
   'key.expiring': 'A key expires in 7 days, then in 1 day',
   'key.expired': 'A key has expired',
+  'usage.threshold': "A key's quota use crosses 50 %, 80 % or 100 % of its period (once each)",
   'usage.rate_limited': 'A key is refused by its rate limit or quota (at most once a minute)',
 };
 

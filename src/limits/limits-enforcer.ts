@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service';
 import { UsageMeter } from '../usage/usage-meter.service';
 import { RefusalEvents } from '../webhooks/refusal-events';
-import type { KeyLimits } from './limits';
+import type { KeyLimits, Quota } from './limits';
 import { PeerInstances } from './peer-instances';
 import { QuotaDecision, QuotaLedger } from './quota-ledger';
 import { QuotaRepository } from './quota.repository';
@@ -98,6 +98,11 @@ export class LimitsEnforcer implements OnModuleInit {
   /** What this instance holds unused of a key's current period (reads add it back). */
   held(keyId: string, limits: KeyLimits, nowMs: number): { requests: number; volume: number } {
     return limits.quota ? this.ledger.held(keyId, limits.quota, nowMs) : { requests: 0, volume: 0 };
+  }
+
+  /** The quota this instance last admitted the key under (what its metered uses count against). */
+  quotaOf(keyId: string): Quota | undefined {
+    return this.ledger.quotaOf(keyId);
   }
 
   /** Forgets a deleted key's windows and slices. */

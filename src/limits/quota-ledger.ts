@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Quota } from './limits';
 import { sameQuota } from './limits';
 import { periodAt } from './periods';
@@ -74,6 +75,11 @@ export function sliceOf(limit: number, cap: number): number {
  */
 export class QuotaLedger {
   private readonly leases = new Map<string, Lease>();
+  /**
+   * The quota each key was last leased under, kept after its lease goes back: a use is metered
+   * when its exchange ends, which may be long after the lease went idle (quotaOf).
+   */
+  private readonly lastQuota = new LRUCache<string, Quota>({ max: 100_000 });
   /** Hand-backs on their way to the database (shutdown waits for them). */
   private readonly returning = new Set<Promise<void>>();
 
@@ -118,9 +124,15 @@ export class QuotaLedger {
     await Promise.allSettled(returns);
   }
 
+  /** The quota a key was last admitted under on this instance, if it was. */
+  quotaOf(keyId: string): Quota | undefined {
+    return this.leases.get(keyId)?.quota ?? this.lastQuota.get(keyId);
+  }
+
   /** Drops a key's lease without handing it back (the key was deleted with its counters). */
   forget(keyId: string): void {
     this.leases.delete(keyId);
+    this.lastQuota.delete(keyId);
   }
 
   get size(): number {
@@ -152,6 +164,7 @@ export class QuotaLedger {
       lastUseMs: nowMs,
     };
     this.leases.set(keyId, fresh);
+    this.lastQuota.set(keyId, quota);
     return fresh;
   }
 

@@ -4,7 +4,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { Answer, MinuteTraffic, PendingUsage } from './pending-usage';
 import { MINUTE_MS } from './time';
 import { ReadWriteGate } from './read-write-gate';
-import { UsageRepository } from './usage.repository';
+import { FlushExtension, UsageRepository } from './usage.repository';
 
 /** What a read adds on top of the database: counted here, not yet written. */
 export interface UnflushedUsage {
@@ -94,6 +94,11 @@ export class UsageMeter implements OnModuleInit {
       });
     }, delayMs);
     this.timer.unref();
+  }
+
+  /** Adds a feature's work to every flush's transaction (see FlushExtension). */
+  extendFlush(extension: FlushExtension): void {
+    this.usage.extend(extension);
   }
 
   /** (key, minute) buckets counted and not yet committed, including a batch being written. */

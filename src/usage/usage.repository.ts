@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseDriver } from '../prisma/database-driver';
+import type { WriteStep } from '../prisma/driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 import { STORED_UNIT_MINUTES, StoredUnit } from './buckets';
 import { KeyUsage, MinuteTraffic } from './pending-usage';
@@ -106,23 +107,59 @@ const FLUSH_SQL: Record<Dialect, { minutes: string; totals: string; traffic: str
   },
 };
 
+/** What a feature adds to one flush: steps in its transaction, and what to do once it commits. */
+export interface FlushWork {
+  steps: readonly WriteStep[];
+  committed(): void;
+}
+
+/**
+ * A feature that acts on what a flush writes, inside the flush's own transaction (webhooks'
+ * usage thresholds): so what it decides from the new totals commits with them, or not at all.
+ */
+export interface FlushExtension {
+  /** The work for this batch; null when there is none (the common case costs nothing). */
+  work(batch: ReadonlyMap<string, KeyUsage>): FlushWork | null;
+}
+
 @Injectable()
 export class UsageRepository {
+  private readonly extensions: FlushExtension[] = [];
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly driver: DatabaseDriver,
   ) {}
 
+  /** Adds a feature's work to every flush's transaction, after the flush's own steps. */
+  extend(extension: FlushExtension): void {
+    this.extensions.push(extension);
+  }
+
   /**
    * Writes a batch of metered usage in one transaction: additive upserts of the minute buckets
    * (several instances add up exactly) and the keys' totals with a forward-only lastUsedAt.
    * Usage of keys deleted meanwhile is dropped. Rows are written in key order so that
-   * concurrent flushes from several instances lock them in the same order.
+   * concurrent flushes from several instances lock them in the same order. The extensions'
+   * steps run last, in the same transaction, and learn of the commit.
    */
   async addUsage(batch: Map<string, KeyUsage>): Promise<void> {
+    if (batch.size === 0) return;
+    const extra: FlushWork[] = [];
+    for (const extension of this.extensions) {
+      const work = extension.work(batch);
+      if (work) extra.push(work);
+    }
+    await this.writeUsage(
+      batch,
+      extra.flatMap((work) => work.steps),
+    );
+    for (const work of extra) work.committed();
+  }
+
+  private async writeUsage(batch: Map<string, KeyUsage>, extra: WriteStep[]): Promise<void> {
     const { driver } = this;
     const { dialect } = this.prisma;
-    if (batch.size === 0) return;
     const ids = [...batch.keys()].sort();
     const minutes: [string, number, number, number][] = [];
     const totals: [string, number, number, number, string][] = [];
@@ -152,6 +189,7 @@ export class UsageRepository {
           sql: sql.traffic,
           runs: traffic.map(([id, m, ...figures]) => [id, m, ...figures.map(big), id]),
         },
+        ...extra,
       ]);
       return;
     }
@@ -160,6 +198,7 @@ export class UsageRepository {
       { sql: sql.minutes, runs: minutes.length > 0 ? [columns(minutes, 4)] : [] },
       { sql: sql.totals, runs: [columns(totals, 5)] },
       { sql: sql.traffic, runs: traffic.length > 0 ? [columns(traffic, 10)] : [] },
+      ...extra,
     ]);
   }
 

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { KeysModule } from '../keys/keys.module';
+import { LimitsModule } from '../limits/limits.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { MetricsService } from '../metrics/metrics.service';
+import { UsageModule } from '../usage/usage.module';
 import { KeyExpiryEvents } from './key-expiry-events';
+import { ThresholdEvents } from './threshold-events';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookOutboxModule } from './webhook-outbox.module';
@@ -12,9 +15,12 @@ import { WebhooksController } from './webhooks.controller';
 import { WebhooksRepository } from './webhooks.repository';
 import { WebhooksService } from './webhooks.service';
 
-/** Webhook endpoints (API), and the worker that delivers the outbox. */
+/**
+ * Webhook endpoints (API), the worker that delivers the outbox, and the events found apart from
+ * a change (key expiry, usage thresholds).
+ */
 @Module({
-  imports: [WebhookOutboxModule, MetricsModule, KeysModule],
+  imports: [WebhookOutboxModule, MetricsModule, KeysModule, LimitsModule, UsageModule],
   controllers: [WebhooksController],
   providers: [
     WebhooksRepository,
@@ -23,6 +29,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookDeliveriesRepository,
     WebhookWorker,
     KeyExpiryEvents,
+    ThresholdEvents,
     {
       provide: WebhookMetrics,
       useFactory: (metrics: MetricsService) => new WebhookMetrics(metrics),

@@ -100,6 +100,7 @@ describeInBrowser(
         'key.rolled',
         'key.expiring',
         'key.expired',
+        'usage.threshold',
         'usage.rate_limited',
       ]);
       expect(await dialog.getByRole('checkbox', { checked: true }).count()).toBe(6);
