@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KeyExpiryEvents } from '../src/webhooks/key-expiry-events';
+import { WebhookRetention } from '../src/webhooks/webhook-retention';
 import { WEBHOOK_CLOCK } from '../src/webhooks/webhook-clock';
 import { providers, startApp, TestApp } from './helpers/app';
 import { account, basic, TestAccount } from './helpers/factory';
@@ -493,6 +494,46 @@ for (const provider of providers()) {
         .post(`/1.0/webhooks/${hook.id as string}/deliveries/${randomUUIDish()}/retry`)
         .set(master())
         .expect(404);
+    });
+
+    it('deletes events and their deliveries once they are past WEBHOOK_RETENTION_DAYS', async () => {
+      receiver.status = 204;
+      const other = await account(t.http);
+      const as = { Authorization: basic(other.masterKey) };
+      const { body: hook } = await t.http
+        .post('/1.0/webhooks')
+        .set(as)
+        .send({ url: receiver.url('/kept'), events: ['key.created'] })
+        .expect(200);
+      const send = async () => {
+        const { body } = await t.http
+          .post(`/1.0/webhooks/${hook.id as string}/test`)
+          .set(as)
+          .expect(200);
+        await receiver.until((r) => r.some((x) => x.id === body.eventId));
+        return body.eventId as string;
+      };
+      const listed = async () =>
+        (
+          (
+            await t.http
+              .get(`/1.0/webhooks/${hook.id as string}/deliveries`)
+              .set(as)
+              .expect(200)
+          ).body.deliveries as { eventId: string; status: string }[]
+        ).map((d) => d.eventId);
+      const old = await send();
+      offset += 29 * 24 * HOUR;
+      const recent = await send();
+      await waitFor(async () => (await listed()).length === 2);
+      const retention = t.app.get(WebhookRetention);
+      // 29 days on, both are within the 30 days kept (the earlier test's events may go).
+      await retention.sweep();
+      expect((await listed()).sort()).toEqual([old, recent].sort());
+      offset += 2 * 24 * HOUR;
+      expect(await retention.sweep()).toBeGreaterThanOrEqual(1);
+      expect(await listed()).toEqual([recent]);
+      expect(await retention.sweep()).toBe(0);
     });
   });
 

@@ -50,6 +50,7 @@ describe(loadConfig.name, () => {
         bodyLimit: '1mb',
         logLevel: 'log',
         migrateOnStart: true,
+        webhookRetentionDays: 30,
       });
     });
   });
@@ -91,6 +92,7 @@ describe(loadConfig.name, () => {
       BODY_LIMIT: '100kb',
       LOG_LEVEL: 'debug',
       MIGRATE_ON_START: 'false',
+      WEBHOOK_RETENTION_DAYS: '90',
     });
 
     expect(config).toMatchObject({
@@ -105,6 +107,7 @@ describe(loadConfig.name, () => {
       bodyLimit: '100kb',
       logLevel: 'debug',
       migrateOnStart: false,
+      webhookRetentionDays: 90,
     });
   });
 
@@ -177,6 +180,8 @@ describe(loadConfig.name, () => {
       ['KEY_PREFIX', 'abcdefghijk_'],
       ['LOG_LEVEL', 'trace'],
       ['MIGRATE_ON_START', 'yes'],
+      ['WEBHOOK_RETENTION_DAYS', '1'],
+      ['WEBHOOK_RETENTION_DAYS', 'forever'],
     ])('stops with a ConfigError naming %s=%s', (name, value) => {
       const message = configError({ [name]: value });
 

@@ -216,6 +216,17 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['true', 'false'])
   WEBHOOK_ALLOW_PRIVATE_URLS: 'true' | 'false' = 'false';
+
+  /**
+   * Days webhook events and their deliveries are kept (for the deliveries listing and retries
+   * by hand), then deleted: longer than the 24 h of retries, so nothing still trying is lost.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(2)
+  @Max(3650)
+  @IsInt()
+  WEBHOOK_RETENTION_DAYS: number = 30;
 }
 
 /** Gateway mode's settings; null when it is off. */
@@ -256,6 +267,8 @@ export interface AppConfig {
   gateway: GatewayConfig | null;
   /** WEBHOOK_ALLOW_PRIVATE_URLS: webhook endpoints may be on loopback and private addresses. */
   webhookAllowPrivateUrls: boolean;
+  /** WEBHOOK_RETENTION_DAYS: how long events and deliveries are kept. */
+  webhookRetentionDays: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -319,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     largeUsageAnswersInFlight: vars.LARGE_USAGE_ANSWERS_IN_FLIGHT,
     gateway: gatewayConfig(vars),
     webhookAllowPrivateUrls: vars.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
+    webhookRetentionDays: vars.WEBHOOK_RETENTION_DAYS,
   };
 }
 

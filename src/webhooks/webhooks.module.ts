@@ -9,6 +9,7 @@ import { ThresholdEvents } from './threshold-events';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookOutboxModule } from './webhook-outbox.module';
+import { WebhookRetention } from './webhook-retention';
 import { WebhookSecrets } from './webhook-secrets';
 import { WebhookWorker } from './webhook-worker';
 import { WebhooksController } from './webhooks.controller';
@@ -30,6 +31,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookWorker,
     KeyExpiryEvents,
     ThresholdEvents,
+    WebhookRetention,
     {
       provide: WebhookMetrics,
       useFactory: (metrics: MetricsService) => new WebhookMetrics(metrics),
