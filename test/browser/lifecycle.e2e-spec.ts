@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
+import { describeInBrowser, desktopPage, phoneContext, signIn } from '../helpers/browser';
 import { account, basic, TestAccount } from '../helpers/factory';
 import { createKey, KEY_SHAPE } from '../helpers/optidash-fixtures';
 
@@ -51,22 +51,9 @@ describeInBrowser('key expiry, rolling and the activity log in the dashboard', (
   beforeAll(async () => {
     const { browser, baseUrl, testApp } = run();
     owner = await account(testApp.http);
-    context = await browser.newContext({
-      baseURL: baseUrl,
-      viewport: { width: 1280, height: 800 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-      acceptDownloads: true,
-    });
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      // Chromium logs every 4xx answer to fetch(); the page expects some (400s in dialogs).
-      if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) {
-        problems.push(message.text());
-      }
-    });
+    ({ context, page } = await desktopPage(browser, baseUrl, problems, {
+      context: { acceptDownloads: true },
+    }));
     await signIn(page, owner.email, owner.password);
     await row(page, 'master').waitFor();
   });

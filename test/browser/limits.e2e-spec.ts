@@ -1,6 +1,6 @@
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { UsageMeter } from '../../src/usage/usage-meter.service';
-import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
+import { describeInBrowser, desktopPage, phoneContext, signIn } from '../helpers/browser';
 import { account, basic, TestAccount } from '../helpers/factory';
 import { createKey, CreatedKey } from '../helpers/optidash-fixtures';
 
@@ -40,21 +40,7 @@ describeInBrowser('rate limits and quotas in the dashboard', (run) => {
     const { browser, baseUrl, testApp } = run();
     owner = await account(testApp.http);
     metered = await createKey(testApp.http, owner.masterKey, 'metered');
-    context = await browser.newContext({
-      baseURL: baseUrl,
-      viewport: { width: 1280, height: 800 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      // Chromium logs every 4xx answer to fetch(); the page expects some (400s in dialogs).
-      if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) {
-        problems.push(message.text());
-      }
-    });
+    ({ context, page } = await desktopPage(browser, baseUrl, problems));
     await signIn(page, owner.email, owner.password);
     await limitsCell(page, metered.id).waitFor();
   });

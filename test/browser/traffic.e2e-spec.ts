@@ -1,7 +1,7 @@
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import type { Response } from 'supertest';
 import { UsageMeter } from '../../src/usage/usage-meter.service';
-import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
+import { describeInBrowser, desktopPage, phoneContext, signIn } from '../helpers/browser';
 import { account, basic, TestAccount } from '../helpers/factory';
 import { createKey, CreatedKey } from '../helpers/optidash-fixtures';
 
@@ -87,21 +87,10 @@ describeInBrowser('traffic (bytes out, errors, latency) in the dashboard', (run)
     const { browser, baseUrl, testApp } = run();
     owner = await account(testApp.http);
     client = await createKey(testApp.http, owner.masterKey, 'client');
-    context = await browser.newContext({
-      baseURL: baseUrl,
-      viewport: { width: 1280, height: 800 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      // Chromium logs every 4xx answer to fetch(); the sign-in page's session check is a 401.
-      if (message.type() === 'error' && !/status of 401/.test(message.text())) {
-        problems.push(message.text());
-      }
-    });
+    // Stricter than the default: the one 4xx this page should see is the session check's 401.
+    ({ context, page } = await desktopPage(browser, baseUrl, problems, {
+      ignoredConsoleErrors: /status of 401/,
+    }));
 
     // Real traffic on keymeter's own port, which meters its own answers: four 200s (two with
     // a request body) and two 400s (a usage query with a bad date: the key is admitted, then

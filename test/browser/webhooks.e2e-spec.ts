@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { describeInBrowser, phoneContext, signIn } from '../helpers/browser';
+import { describeInBrowser, desktopPage, phoneContext, signIn } from '../helpers/browser';
 import { account, basic, TestAccount } from '../helpers/factory';
 import { Received, WebhookReceiver } from '../helpers/webhook-receiver';
 
@@ -39,21 +39,7 @@ describeInBrowser(
       await receiver.listen();
       url = receiver.url('/hook');
       owner = await account(run().testApp.http);
-      context = await run().browser.newContext({
-        baseURL: run().baseUrl,
-        viewport: { width: 1280, height: 800 },
-        locale: 'en-US',
-        timezoneId: 'UTC',
-      });
-      context.setDefaultTimeout(10_000);
-      page = await context.newPage();
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        // Chromium logs every 4xx answer to fetch(); the page expects some (400s in dialogs).
-        if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) {
-          problems.push(message.text());
-        }
-      });
+      ({ context, page } = await desktopPage(run().browser, run().baseUrl, problems));
       await signIn(page, owner.email, owner.password);
       await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
     });

@@ -2,7 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 import { startApp, type StartOptions, type TestApp } from './app';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright's own download is unreachable. */
@@ -117,6 +123,36 @@ export async function phoneContext(
   });
   phone.setDefaultTimeout(10_000);
   return phone;
+}
+
+/**
+ * A page in a desktop-sized, UTC, English browser context (1280 × 800), 10 s per step, whose
+ * uncaught script errors and console errors are pushed onto `problems` (for a suite's last
+ * "breaks no script" test). Chromium logs every 4xx answer to fetch() as a console error and the
+ * dashboard expects some (the sign-in page's session check, 400s in dialogs): console errors
+ * that match `ignoredConsoleErrors` (by default, any 4xx) are not problems.
+ */
+export async function desktopPage(
+  browser: Browser,
+  baseUrl: string,
+  problems: string[],
+  options: { context?: BrowserContextOptions; ignoredConsoleErrors?: RegExp } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const ignored = options.ignoredConsoleErrors ?? /status of 4\d\d/;
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    viewport: { width: 1280, height: 800 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+    ...options.context,
+  });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !ignored.test(message.text())) problems.push(message.text());
+  });
+  return { context, page };
 }
 
 /** Opens the dashboard on `page` and signs in with the account's email and password. */
