@@ -224,7 +224,7 @@ for (const provider of providers()) {
 }
 
 if (providers().includes('postgresql')) {
-  describe('usage.threshold across two instances [postgresql]', () => {
+  describe('derived-id webhook events across two instances [postgresql]', () => {
     let databaseUrl: string;
     let a: TestApp | undefined;
     let b: TestApp | undefined;
@@ -278,6 +278,35 @@ if (providers().includes('postgresql')) {
         expect(used).toBeGreaterThanOrEqual((60 * threshold) / 100);
         expect(used).toBeLessThan((60 * threshold) / 100 + 12);
       }
+    });
+
+    it('writes usage.rate_limited once a minute when both instances refuse the key', async () => {
+      const owner = await account(a!.http);
+      await subscribe(a!, owner, receiver.url('/refused'), ['usage.rate_limited']);
+      const as = { Authorization: basic(owner.masterKey) };
+      const { body } = await a!.http
+        .post('/1.0/keys')
+        .set(as)
+        .send({ name: 'limited', rateLimit: { limit: 2, windowSeconds: 60 } })
+        .expect(200);
+      const minuteBefore = Math.floor(Date.now() / 60_000);
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => use(i % 2 === 0 ? a! : b!, body.key as string)),
+      );
+      const minuteAfter = Math.floor(Date.now() / 60_000);
+      const refusedBy = (t: TestApp) =>
+        answers.filter((r, i) => r.status === 429 && (i % 2 === 0 ? a : b) === t).length;
+      // Both instances refused the key, each noticing its own first refusal of the minute.
+      expect(refusedBy(a!)).toBeGreaterThan(0);
+      expect(refusedBy(b!)).toBeGreaterThan(0);
+      const mine = () =>
+        receiver
+          .ofType('usage.rate_limited')
+          .filter((r) => r.json.data.accountId === owner.accountId);
+      await settle(receiver, () => mine().length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(mine().length).toBeLessThanOrEqual(minuteAfter - minuteBefore + 1);
+      expect(new Set(mine().map((r) => r.json.data.minute)).size).toBe(mine().length);
     });
   });
 }
