@@ -1,5 +1,5 @@
-import { ApiError, Session, signIn, signUp } from './api';
-import { errorSlot, showError } from './dialog';
+import { Session, signIn, signUp } from './api';
+import { errorSlot, submitHandler } from './dialog';
 import { h, replace, uid } from './dom';
 
 type Mode = 'sign-in' | 'sign-up';
@@ -44,19 +44,16 @@ export function renderAuth(
     'form',
     {
       class: 'stack',
-      onsubmit: async (event: Event) => {
-        event.preventDefault();
-        showError(error, null);
-        submit.disabled = true;
-        try {
+      // Signed out, a 401 is a refused password, not an ended session: no sessionEnded here.
+      onsubmit: submitHandler({
+        error,
+        submit,
+        action: async () => {
           const session = await (signingUp ? signUp : signIn)(email.value, password.value);
           onSignedIn(session);
-        } catch (err) {
-          showError(error, err instanceof ApiError ? err.message : String(err));
-          submit.disabled = false;
-          password.focus();
-        }
-      },
+        },
+        failed: () => password.focus(),
+      }),
     },
     h('div', { class: 'field' }, h('label', { for: emailId }, 'Email'), email),
     h(

@@ -1,6 +1,6 @@
 /** A tiny element builder: text always goes in as text nodes, never as HTML. */
 
-type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false;
 type AttrValue = string | number | boolean | null | undefined | ((event: Event) => void);
 export type Attrs = Record<string, AttrValue>;
 

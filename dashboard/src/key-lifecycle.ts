@@ -1,8 +1,7 @@
 import { ApiKey, rollKey, updateKey } from './api';
 import { showCreatedKey } from './created-key';
-import { errorSlot, openDialog, showError } from './dialog';
+import { dialogForm, openDialog } from './dialog';
 import { h, uid } from './dom';
-import { isSessionEnd, messageOf } from './errors';
 import { expiryField } from './expiry';
 import { expiryPhrase, formatUtc } from './format';
 import type { ViewContext } from './keys-view';
@@ -29,51 +28,34 @@ function currentExpiry(key: ApiKey): string {
 /** Manage → "Set expiry…": a preset, a UTC date and time, or Never (clears it). */
 export function setExpiryDialog(key: ApiKey, ctx: ViewContext, reload: Reload): void {
   openDialog(`Expiry of “${key.name}”`, (close) => {
-    const error = errorSlot();
     const expiry = expiryField(key.expiresAt ?? null);
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Save');
     return [
-      h(
-        'form',
-        {
-          class: 'stack',
-          onsubmit: async (event: Event) => {
-            event.preventDefault();
-            showError(error, null);
-            submit.disabled = true;
-            try {
-              const updated = await updateKey(key.id, { expiresAt: expiry.value() });
-              close();
-              announce(
-                updated.expiresAt === undefined
-                  ? `Key “${key.name}” no longer expires.`
-                  : `Key “${key.name}” ${expiryPhrase(updated.expiresAt).text}.`,
-              );
-              await reload(key.id);
-            } catch (err) {
-              if (isSessionEnd(err)) return ctx.sessionEnded();
-              showError(error, messageOf(err));
-              submit.disabled = false;
-            }
-          },
+      dialogForm({
+        ctx,
+        close,
+        submit: 'Save',
+        action: async () => {
+          const updated = await updateKey(key.id, { expiresAt: expiry.value() });
+          close();
+          announce(
+            updated.expiresAt === undefined
+              ? `Key “${key.name}” no longer expires.`
+              : `Key “${key.name}” ${expiryPhrase(updated.expiresAt).text}.`,
+          );
+          await reload(key.id);
         },
-        h('p', {}, currentExpiry(key)),
-        key.isMaster
-          ? h(
-              'p',
-              { class: 'notice' },
-              'This is the account’s master key: once it expires, clients using it are refused.',
-            )
-          : null,
-        expiry.element,
-        error,
-        h(
-          'div',
-          { class: 'dialog-actions' },
-          h('button', { type: 'button', onclick: close }, 'Cancel'),
-          submit,
-        ),
-      ),
+        content: [
+          h('p', {}, currentExpiry(key)),
+          key.isMaster
+            ? h(
+                'p',
+                { class: 'notice' },
+                'This is the account’s master key: once it expires, clients using it are refused.',
+              )
+            : null,
+          expiry.element,
+        ],
+      }),
     ];
   });
 }
@@ -84,7 +66,6 @@ export function setExpiryDialog(key: ApiKey, ctx: ViewContext, reload: Reload): 
  */
 export function rollDialog(key: ApiKey, ctx: ViewContext, reload: Reload): void {
   openDialog(`Roll “${key.name}”`, (close, dialog) => {
-    const error = errorSlot();
     const name = uid('grace');
     const hintId = uid('grace-hint');
     const choices = GRACE_CHOICES.map((choice) => {
@@ -101,63 +82,47 @@ export function rollDialog(key: ApiKey, ctx: ViewContext, reload: Reload): void 
         row: h('div', { class: 'choice' }, radio, h('label', { for: id }, choice.label)),
       };
     });
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Roll key');
-    const form = h(
-      'form',
-      {
-        class: 'stack',
-        onsubmit: async (event: Event) => {
-          event.preventDefault();
-          showError(error, null);
-          submit.disabled = true;
-          const grace = Number(choices.find((c) => c.radio.checked)?.radio.value ?? 0);
-          try {
-            const rolled = await rollKey(key.id, grace);
-            const until = rolled.previous.expiresAt;
-            const phrase = expiryPhrase(until);
-            showCreatedKey(dialog, rolled, ctx.session, close, {
-              title: `Key “${rolled.name}” rolled`,
-              note: phrase.expired
-                ? 'The old key is refused from now on.'
-                : `The old key keeps working until ${formatUtc(until)} (it ${phrase.text}); ` +
-                  'then it is refused.',
-            });
-            void reload();
-          } catch (err) {
-            if (isSessionEnd(err)) return ctx.sessionEnded();
-            showError(error, messageOf(err));
-            submit.disabled = false;
-          }
-        },
+    const form = dialogForm({
+      ctx,
+      close,
+      submit: 'Roll key',
+      action: async () => {
+        const grace = Number(choices.find((c) => c.radio.checked)?.radio.value ?? 0);
+        const rolled = await rollKey(key.id, grace);
+        const until = rolled.previous.expiresAt;
+        const phrase = expiryPhrase(until);
+        showCreatedKey(dialog, rolled, ctx.session, close, {
+          title: `Key “${rolled.name}” rolled`,
+          note: phrase.expired
+            ? 'The old key is refused from now on.'
+            : `The old key keeps working until ${formatUtc(until)} (it ${phrase.text}); ` +
+              'then it is refused.',
+        });
+        void reload();
       },
-      h(
-        'p',
-        {},
-        `A new key named “${key.name}” replaces this one; it is shown once, and its usage starts ` +
-          'at zero. The old key keeps working until the grace period ends, then it is refused: ' +
-          'move your clients to the new key before then.',
-      ),
-      h(
-        'fieldset',
-        { class: 'choices', 'aria-describedby': hintId },
-        h('legend', {}, 'Keep the old key working?'),
-        choices.map((c) => c.row),
+      content: [
         h(
           'p',
-          { id: hintId, class: 'hint' },
-          key.expiresAt === undefined
-            ? 'Counted from now.'
-            : `Counted from now; the old key still stops at its own expiry if that comes first.`,
+          {},
+          `A new key named “${key.name}” replaces this one; it is shown once, and its usage ` +
+            'starts at zero. The old key keeps working until the grace period ends, then it is ' +
+            'refused: move your clients to the new key before then.',
         ),
-      ),
-      error,
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', onclick: close }, 'Cancel'),
-        submit,
-      ),
-    );
+        h(
+          'fieldset',
+          { class: 'choices', 'aria-describedby': hintId },
+          h('legend', {}, 'Keep the old key working?'),
+          choices.map((c) => c.row),
+          h(
+            'p',
+            { id: hintId, class: 'hint' },
+            key.expiresAt === undefined
+              ? 'Counted from now.'
+              : `Counted from now; the old key still stops at its own expiry if that comes first.`,
+          ),
+        ),
+      ],
+    });
     return [form];
   });
 }

@@ -1,15 +1,16 @@
 import { ApiKey, createKey, deleteKey, KeyPage, listKeyPage, Session, updateKey } from './api';
 import { copyText } from './clipboard';
 import { showCreatedKey } from './created-key';
-import { confirmDialog, errorSlot, openDialog, showError } from './dialog';
-import { h, replace, uid } from './dom';
+import { dialogForm, errorSlot, openDialog, showError } from './dialog';
+import { Attrs, h, replace, uid } from './dom';
 import { isSessionEnd, messageOf } from './errors';
 import { expiryField, fillStatus, keepExpiriesCurrent } from './expiry';
 import { formatBytes, formatInstant, formatInt, isFullKey, maskKey } from './format';
 import { rollDialog, setExpiryDialog } from './key-lifecycle';
 import { limitsCell } from './limits';
 import { accountLimitsDialog, limitsDialog } from './limits-dialog';
-import { menuButton, MenuItem } from './menu';
+import { MenuItem } from './menu';
+import { confirmDelete, focusManage, manageCell, runAction } from './row-menu';
 import { announce } from './status';
 
 export interface ViewContext {
@@ -41,10 +42,10 @@ function turnPage(main: HTMLElement, ctx: ViewContext, by: 1 | -1, next: string 
   void renderKeys(main, ctx);
 }
 
-/** The "API Keys" view: the account's keys, a create button, and a Manage menu per key. */
 /** Counts renders: one that a newer render overtook drops its answer. */
 let renders = 0;
 
+/** The "API Keys" view: the account's keys, a create button, and a Manage menu per key. */
 export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId?: string) {
   const render = ++renders;
   if (paging.account !== ctx.session.account.id) {
@@ -143,10 +144,7 @@ export async function renderKeys(main: HTMLElement, ctx: ViewContext, focusKeyId
   );
   pager.replaceWith(pagerOf(page, main, ctx));
   keepExpiriesCurrent(tbody);
-  const focusTarget = focusKeyId
-    ? main.querySelector<HTMLElement>(`[data-manage="${CSS.escape(focusKeyId)}"] .menu-button`)
-    : null;
-  focusTarget?.focus();
+  if (focusKeyId) focusManage(main, focusKeyId);
 }
 
 /** Previous and Next under the table, and which keys are shown; hidden when one page holds all. */
@@ -222,7 +220,7 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
       items.push({
         label: key.isActive ? 'Deactivate' : 'Activate',
         onSelect: () =>
-          void run(ctx, async () => {
+          void runAction(ctx, async () => {
             await updateKey(key.id, { isActive: !key.isActive });
             announce(`Key “${key.name}” ${key.isActive ? 'deactivated' : 'activated'}.`);
             await reload(key.id);
@@ -272,11 +270,7 @@ function keyRow(key: ApiKey, main: HTMLElement, ctx: ViewContext): HTMLTableRowE
     ),
     h('td', { 'data-label': 'Limits' }, limitsCell(key)),
     status,
-    h(
-      'td',
-      { class: 'row-actions', 'data-manage': key.id },
-      menuButton('Manage', `Manage key ${key.name}`, items),
-    ),
+    manageCell(key.id, `Manage key ${key.name}`, items),
   );
   fillStatus(status, key);
   return row;
@@ -288,56 +282,44 @@ function time(iso: string | null): HTMLElement {
   return h('time', { datetime: iso, title: iso }, date, h('span', { class: 'time-of-day' }, ofDay));
 }
 
+/** A key's name: the API takes up to 100 characters, unique in the account. */
+function nameInput(id: string, attrs: Attrs): HTMLInputElement {
+  return h('input', {
+    id,
+    name: 'name',
+    required: true,
+    maxlength: 100,
+    autocomplete: 'off',
+    ...attrs,
+  });
+}
+
 function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
   openDialog('Create an API key', (close, dialog) => {
     const nameId = uid('key-name');
-    const error = errorSlot();
-    const name = h('input', {
-      id: nameId,
-      name: 'name',
-      required: true,
-      maxlength: 100,
-      autocomplete: 'off',
-      placeholder: 'e.g. mobile app',
-    });
+    const name = nameInput(nameId, { placeholder: 'e.g. mobile app' });
     const expiry = expiryField(null);
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Create key');
-    const form = h(
-      'form',
-      {
-        class: 'stack',
-        onsubmit: async (event: Event) => {
-          event.preventDefault();
-          showError(error, null);
-          submit.disabled = true;
-          try {
-            const created = await createKey(name.value, expiry.value());
-            showCreatedKey(dialog, created, ctx.session, close);
-            void renderKeys(main, ctx);
-          } catch (err) {
-            if (isSessionEnd(err)) return ctx.sessionEnded();
-            showError(error, messageOf(err));
-            submit.disabled = false;
-            name.focus();
-          }
-        },
+    const form = dialogForm({
+      ctx,
+      close,
+      submit: 'Create key',
+      action: async () => {
+        const created = await createKey(name.value, expiry.value());
+        showCreatedKey(dialog, created, ctx.session, close);
+        void renderKeys(main, ctx);
       },
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: nameId }, 'Name'),
-        name,
-        h('p', { class: 'hint' }, 'Unique in your account, up to 100 characters.'),
-      ),
-      expiry.element,
-      error,
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', onclick: close }, 'Cancel'),
-        submit,
-      ),
-    );
+      failed: () => name.focus(),
+      content: [
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: nameId }, 'Name'),
+          name,
+          h('p', { class: 'hint' }, 'Unique in your account, up to 100 characters.'),
+        ),
+        expiry.element,
+      ],
+    });
     return [form];
   });
 }
@@ -349,48 +331,22 @@ function renameDialog(
 ): void {
   openDialog(`Rename “${key.name}”`, (close) => {
     const nameId = uid('rename');
-    const error = errorSlot();
-    const name = h('input', {
-      id: nameId,
-      name: 'name',
-      required: true,
-      maxlength: 100,
-      autocomplete: 'off',
-      value: key.name,
-    });
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Save');
+    const name = nameInput(nameId, { value: key.name });
     queueMicrotask(() => name.select());
     return [
-      h(
-        'form',
-        {
-          class: 'stack',
-          onsubmit: async (event: Event) => {
-            event.preventDefault();
-            showError(error, null);
-            submit.disabled = true;
-            try {
-              const updated = await updateKey(key.id, { name: name.value });
-              close();
-              announce(`Key “${key.name}” renamed to “${updated.name}”.`);
-              await reload(key.id);
-            } catch (err) {
-              if (isSessionEnd(err)) return ctx.sessionEnded();
-              showError(error, messageOf(err));
-              submit.disabled = false;
-              name.focus();
-            }
-          },
+      dialogForm({
+        ctx,
+        close,
+        submit: 'Save',
+        action: async () => {
+          const updated = await updateKey(key.id, { name: name.value });
+          close();
+          announce(`Key “${key.name}” renamed to “${updated.name}”.`);
+          await reload(key.id);
         },
-        h('div', { class: 'field' }, h('label', { for: nameId }, 'New name'), name),
-        error,
-        h(
-          'div',
-          { class: 'dialog-actions' },
-          h('button', { type: 'button', onclick: close }, 'Cancel'),
-          submit,
-        ),
-      ),
+        failed: () => name.focus(),
+        content: [h('div', { class: 'field' }, h('label', { for: nameId }, 'New name'), name)],
+      }),
     ];
   });
 }
@@ -400,33 +356,15 @@ function deleteDialog(
   ctx: ViewContext,
   reload: (focus?: string) => Promise<void>,
 ): void {
-  confirmDialog({
+  confirmDelete(ctx, {
     title: `Delete “${key.name}”?`,
     message:
       'Requests made with this key will be refused from now on, and its usage history is ' +
       'deleted with it. This cannot be undone. (To stop the key for a while, deactivate it instead.)',
     confirm: 'Delete key',
-    danger: true,
-    onConfirm: async () => {
-      try {
-        await deleteKey(key.id);
-      } catch (err) {
-        if (isSessionEnd(err)) ctx.sessionEnded();
-        throw err;
-      }
-      announce(`Key “${key.name}” deleted.`);
-      await reload();
-      document.getElementById('keys-title')?.focus();
-    },
+    remove: () => deleteKey(key.id),
+    deleted: `Key “${key.name}” deleted.`,
+    reload,
+    headingId: 'keys-title',
   });
-}
-
-/** Runs an action from a menu; its error is announced and shown. */
-async function run(ctx: ViewContext, action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    if (isSessionEnd(err)) return ctx.sessionEnded();
-    announce(messageOf(err));
-  }
 }

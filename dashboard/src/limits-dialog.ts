@@ -8,7 +8,7 @@ import {
   setAccountLimits,
   updateKey,
 } from './api';
-import { errorSlot, openDialog, showError } from './dialog';
+import { dialogForm, openDialog } from './dialog';
 import { h } from './dom';
 import { isSessionEnd, messageOf } from './errors';
 import type { ViewContext } from './keys-view';
@@ -72,38 +72,18 @@ function limitsForm(
   save: (choice: LimitChoice) => Promise<void>,
   ctx: ViewContext,
 ): HTMLFormElement {
-  const error = errorSlot();
-  const submit = h('button', { type: 'submit', class: 'primary' }, 'Save');
-  return h(
-    'form',
-    {
-      class: 'stack limits-form',
-      // The API checks the ranges and says what to fix; the browser's own bubbles would not.
-      novalidate: true,
-      onsubmit: async (event: Event) => {
-        event.preventDefault();
-        showError(error, null);
-        submit.disabled = true;
-        try {
-          await save(fields.value());
-          close();
-        } catch (err) {
-          if (isSessionEnd(err)) return ctx.sessionEnded();
-          showError(error, messageOf(err));
-          submit.disabled = false;
-        }
-      },
+  return dialogForm({
+    ctx,
+    close,
+    submit: 'Save',
+    // The API checks the ranges and says what to fix; the browser's own bubbles would not.
+    attrs: { class: 'stack limits-form', novalidate: true },
+    action: async () => {
+      await save(fields.value());
+      close();
     },
-    intro,
-    fields.element,
-    error,
-    h(
-      'div',
-      { class: 'dialog-actions' },
-      h('button', { type: 'button', onclick: close }, 'Cancel'),
-      submit,
-    ),
-  );
+    content: [intro, fields.element],
+  });
 }
 
 /** The account's defaults, or null when they cannot be read (the dialog then says less). */

@@ -110,12 +110,12 @@ export async function renderUsage(
     latencyMaxTotal,
     refusedTotal,
   ];
-  const refusedItem = h(
-    'div',
-    { hidden: true },
-    h('dt', { title: 'Requests refused by the key’s rate limit or quota' }, 'Refused'),
+  const refusedItem = totalItem(
+    'Refused',
     refusedTotal,
+    'Requests refused by the key’s rate limit or quota',
   );
+  refusedItem.hidden = true;
   /** Whether the key has limits: the requests they refused are then shown too. */
   let limited = false;
   const csv = h('a', { class: 'button-link', download: true, href: '#' }, 'Download CSV');
@@ -133,37 +133,16 @@ export async function renderUsage(
       h(
         'dl',
         {},
-        h('div', {}, h('dt', {}, 'Requests'), requestsTotal),
-        h(
-          'div',
-          {},
-          h('dt', { title: 'Request body bytes received' }, 'Input volume'),
-          volumeTotal,
-        ),
-        h(
-          'div',
-          {},
-          h('dt', { title: 'Response body bytes sent to clients' }, 'Output volume'),
-          volumeOutTotal,
-        ),
-        h(
-          'div',
-          {},
-          h('dt', { title: 'Responses with a 4xx or 5xx status, of all responses' }, 'Error rate'),
+        totalItem('Requests', requestsTotal),
+        totalItem('Input volume', volumeTotal, 'Request body bytes received'),
+        totalItem('Output volume', volumeOutTotal, 'Response body bytes sent to clients'),
+        totalItem(
+          'Error rate',
           errorRateTotal,
+          'Responses with a 4xx or 5xx status, of all responses',
         ),
-        h(
-          'div',
-          {},
-          h('dt', { title: 'The mean time to answer, over all responses' }, 'Mean latency'),
-          latencyAvgTotal,
-        ),
-        h(
-          'div',
-          {},
-          h('dt', { title: 'The longest time to answer in the range' }, 'Worst latency'),
-          latencyMaxTotal,
-        ),
+        totalItem('Mean latency', latencyAvgTotal, 'The mean time to answer, over all responses'),
+        totalItem('Worst latency', latencyMaxTotal, 'The longest time to answer in the range'),
         refusedItem,
       ),
       h('details', {}, h('summary', {}, 'Show the numbers per bucket'), tableBox),
@@ -318,6 +297,11 @@ export async function renderUsage(
       `${formatInt(key.usageCount)} requests in all`,
   );
   await load();
+}
+
+/** A total of the range in the list: its term (with what it counts, as a tooltip) and `dd`. */
+function totalItem(term: string, dd: HTMLElement, title?: string): HTMLElement {
+  return h('div', {}, h('dt', { title }, term), dd);
 }
 
 /** A total's exact value in data-value (none when there is nothing to total) and its text. */

@@ -1,10 +1,9 @@
 import { createWebhook, rotateWebhookSecret, updateWebhook, Webhook } from './api';
-import { copyText } from './clipboard';
-import { errorSlot, openDialog, showError } from './dialog';
+import { dialogForm, openDialog } from './dialog';
 import { h, uid } from './dom';
-import { isSessionEnd, messageOf } from './errors';
 import { formatUtc } from './format';
 import type { ViewContext } from './keys-view';
+import { showOnce } from './shown-once';
 import { announce } from './status';
 
 /** The event types an endpoint may subscribe to (src/webhooks/webhook-events.ts), in words. */
@@ -31,7 +30,6 @@ export function webhookDialog(
   openDialog(webhook ? 'Edit webhook' : 'Add a webhook', (close, dialog) => {
     const urlId = uid('webhook-url');
     const descriptionId = uid('webhook-description');
-    const error = errorSlot();
     const url = h('input', {
       id: urlId,
       name: 'url',
@@ -69,78 +67,62 @@ export function webhookDialog(
         ),
       };
     });
-    const submit = h('button', { type: 'submit', class: 'primary' }, webhook ? 'Save' : 'Add');
-    const form = h(
-      'form',
-      {
-        class: 'stack',
-        // The API says what is wrong with a URL (not https, a private address) in its words.
-        novalidate: true,
-        onsubmit: async (event: Event) => {
-          event.preventDefault();
-          showError(error, null);
-          submit.disabled = true;
-          const events = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
-          try {
-            if (webhook) {
-              const updated = await updateWebhook(webhook.id, {
-                url: url.value.trim(),
-                events,
-                description: description.value.trim() || null,
-              });
-              close();
-              announce(`Webhook ${updated.url} saved.`);
-              await done(updated.id);
-            } else {
-              const created = await createWebhook({
-                url: url.value.trim(),
-                events,
-                ...(description.value.trim() && { description: description.value.trim() }),
-              });
-              showSecret(dialog, created.secret, close, {
-                title: 'Webhook added',
-                lead:
-                  `Events for ${created.webhook.url} are signed with this secret. ` +
-                  'Copy it now: it will not be shown again.',
-              });
-              // Shown once the secret is put away, with focus on the new endpoint's menu.
-              dialog.addEventListener('close', () => void done(created.webhook.id));
-            }
-          } catch (err) {
-            if (isSessionEnd(err)) return ctx.sessionEnded();
-            showError(error, messageOf(err));
-            submit.disabled = false;
-            url.focus();
-          }
-        },
+    const form = dialogForm({
+      ctx,
+      close,
+      submit: webhook ? 'Save' : 'Add',
+      // The API says what is wrong with a URL (not https, a private address) in its words.
+      attrs: { class: 'stack', novalidate: true },
+      action: async () => {
+        const events = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
+        if (webhook) {
+          const updated = await updateWebhook(webhook.id, {
+            url: url.value.trim(),
+            events,
+            description: description.value.trim() || null,
+          });
+          close();
+          announce(`Webhook ${updated.url} saved.`);
+          await done(updated.id);
+        } else {
+          const created = await createWebhook({
+            url: url.value.trim(),
+            events,
+            ...(description.value.trim() && { description: description.value.trim() }),
+          });
+          showSecret(dialog, created.secret, close, {
+            title: 'Webhook added',
+            lead:
+              `Events for ${created.webhook.url} are signed with this secret. ` +
+              'Copy it now: it will not be shown again.',
+          });
+          // Shown once the secret is put away, with focus on the new endpoint's menu.
+          dialog.addEventListener('close', () => void done(created.webhook.id));
+        }
       },
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: urlId }, 'URL'),
-        url,
-        h('p', { class: 'hint' }, 'Where events are POSTed; https, on a public address.'),
-      ),
-      h(
-        'fieldset',
-        { class: 'choices' },
-        h('legend', {}, 'Events'),
-        boxes.map((b) => b.row),
-      ),
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: descriptionId }, 'Description (optional)'),
-        description,
-      ),
-      error,
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', onclick: close }, 'Cancel'),
-        submit,
-      ),
-    );
+      failed: () => url.focus(),
+      content: [
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: urlId }, 'URL'),
+          url,
+          h('p', { class: 'hint' }, 'Where events are POSTed; https, on a public address.'),
+        ),
+        h(
+          'fieldset',
+          { class: 'choices' },
+          h('legend', {}, 'Events'),
+          boxes.map((b) => b.row),
+        ),
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: descriptionId }, 'Description (optional)'),
+          description,
+        ),
+      ],
+    });
     queueMicrotask(() => url.focus());
     return [form];
   });
@@ -148,51 +130,36 @@ export function webhookDialog(
 
 /** Asks, then rotates the endpoint's secret and shows the new one once. */
 export function rotateDialog(ctx: ViewContext, webhook: Webhook, done: () => Promise<void>): void {
-  openDialog('Rotate the signing secret?', (close, dialog) => {
-    const error = errorSlot();
-    const confirm = h('button', { type: 'submit', class: 'primary' }, 'Rotate secret');
-    const form = h(
-      'form',
-      {
-        onsubmit: async (event: Event) => {
-          event.preventDefault();
-          showError(error, null);
-          confirm.disabled = true;
-          try {
-            const rotated = await rotateWebhookSecret(webhook.id);
-            showSecret(dialog, rotated.secret, close, {
-              title: 'New signing secret',
-              lead: 'Copy the new secret now: it will not be shown again.',
-              note:
-                'The old secret keeps signing for 24 h, until ' +
-                `${formatUtc(rotated.previousSecretExpiresAt)}: until then every delivery ` +
-                'carries both signatures, so your receiver can switch at its pace.',
-            });
-            announce(`The secret of ${webhook.url} was rotated.`);
-            dialog.addEventListener('close', () => void done());
-          } catch (err) {
-            if (isSessionEnd(err)) return ctx.sessionEnded();
-            showError(error, messageOf(err));
-            confirm.disabled = false;
-          }
-        },
+  openDialog('Rotate the signing secret?', (close, dialog) => [
+    dialogForm({
+      ctx,
+      close,
+      submit: 'Rotate secret',
+      attrs: {},
+      cancelFocused: true,
+      action: async () => {
+        const rotated = await rotateWebhookSecret(webhook.id);
+        showSecret(dialog, rotated.secret, close, {
+          title: 'New signing secret',
+          lead: 'Copy the new secret now: it will not be shown again.',
+          note:
+            'The old secret keeps signing for 24 h, until ' +
+            `${formatUtc(rotated.previousSecretExpiresAt)}: until then every delivery ` +
+            'carries both signatures, so your receiver can switch at its pace.',
+        });
+        announce(`The secret of ${webhook.url} was rotated.`);
+        dialog.addEventListener('close', () => void done());
       },
-      h(
-        'p',
-        {},
-        `Deliveries to ${webhook.url} will be signed with a new secret. `,
-        'The current one keeps signing alongside it for 24 h.',
-      ),
-      error,
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', onclick: close, autofocus: true }, 'Cancel'),
-        confirm,
-      ),
-    );
-    return [form];
-  });
+      content: [
+        h(
+          'p',
+          {},
+          `Deliveries to ${webhook.url} will be signed with a new secret. `,
+          'The current one keeps signing alongside it for 24 h.',
+        ),
+      ],
+    }),
+  ]);
 }
 
 /** Turns a dialog into one that shows a signing secret, this once, with a copy button. */
@@ -202,56 +169,14 @@ function showSecret(
   close: () => void,
   text: { title: string; lead: string; note?: string },
 ): void {
-  const fieldId = uid('secret');
-  const field = h('input', {
-    id: fieldId,
-    class: 'key-field',
-    readonly: true,
+  showOnce(dialog, close, {
+    ...text,
     value: secret,
-    spellcheck: 'false',
-    onfocus: (event: Event) => (event.target as HTMLInputElement).select(),
+    noun: 'secret',
+    label: 'Signing secret',
+    hint:
+      'Each delivery carries webhook-id, webhook-timestamp and webhook-signature headers ' +
+      '(Standard Webhooks): an HMAC-SHA256 of “id.timestamp.body”, keyed by the part ' +
+      'after whsec_ read as base64.',
   });
-  const copied = h('p', { class: 'hint', role: 'status' });
-  const copy = h(
-    'button',
-    {
-      type: 'button',
-      class: 'primary',
-      onclick: async () => {
-        const ok = await copyText(secret);
-        copied.textContent = ok
-          ? 'Copied to the clipboard.'
-          : 'Copying failed: select the secret and copy it.';
-      },
-    },
-    'Copy secret',
-  );
-  const title = dialog.querySelector('h2');
-  if (title) title.textContent = text.title;
-  dialog
-    .querySelector('form')
-    ?.replaceWith(
-      h(
-        'div',
-        { class: 'stack' },
-        h('p', {}, text.lead),
-        h('label', { for: fieldId }, 'Signing secret'),
-        h('div', { class: 'copy-row' }, field, copy),
-        copied,
-        text.note ? h('p', { class: 'notice' }, text.note) : null,
-        h(
-          'p',
-          { class: 'hint' },
-          'Each delivery carries webhook-id, webhook-timestamp and webhook-signature headers ' +
-            '(Standard Webhooks): an HMAC-SHA256 of “id.timestamp.body”, keyed by the part ' +
-            'after whsec_ read as base64.',
-        ),
-        h(
-          'div',
-          { class: 'dialog-actions' },
-          h('button', { type: 'button', onclick: close }, 'Done'),
-        ),
-      ),
-    );
-  copy.focus();
 }

@@ -7,12 +7,13 @@ import {
   Webhook,
   WebhookDelivery,
 } from './api';
-import { confirmDialog, errorSlot, showError } from './dialog';
+import { errorSlot, showError } from './dialog';
 import { h, replace } from './dom';
 import { isSessionEnd, messageOf } from './errors';
 import { formatInstant, formatUtc } from './format';
 import type { ViewContext } from './keys-view';
-import { menuButton, MenuItem } from './menu';
+import { MenuItem } from './menu';
+import { confirmDelete, focusManage, manageCell, runAction } from './row-menu';
 import { announce } from './status';
 import { rotateDialog, webhookDialog } from './webhook-dialogs';
 
@@ -91,7 +92,7 @@ export async function renderWebhooks(
     );
   }
   if (focusId) {
-    main.querySelector<HTMLElement>(`[data-manage="${CSS.escape(focusId)}"] .menu-button`)?.focus();
+    focusManage(main, focusId);
   } else if (!main.contains(document.activeElement)) {
     heading.focus();
   }
@@ -111,7 +112,7 @@ function webhookRow(
     {
       label: 'Send test event',
       onSelect: () =>
-        void run(ctx, async () => {
+        void runAction(ctx, async () => {
           await testWebhook(webhook.id);
           announce(`Test event sent to ${webhook.url}. See its deliveries.`);
           await reload(webhook.id);
@@ -126,7 +127,7 @@ function webhookRow(
     {
       label: webhook.enabled ? 'Disable' : 'Enable',
       onSelect: () =>
-        void run(ctx, async () => {
+        void runAction(ctx, async () => {
           await updateWebhook(webhook.id, { enabled: !webhook.enabled });
           announce(`Webhook ${webhook.url} ${webhook.enabled ? 'disabled' : 'enabled'}.`);
           await reload(webhook.id);
@@ -136,24 +137,16 @@ function webhookRow(
       label: 'Delete…',
       danger: true,
       onSelect: () =>
-        confirmDialog({
+        confirmDelete(ctx, {
           title: 'Delete this webhook?',
           message:
             `No more events will be sent to ${webhook.url}, and its deliveries are deleted ` +
             'with it. This cannot be undone. (To pause it, disable it instead.)',
           confirm: 'Delete webhook',
-          danger: true,
-          onConfirm: async () => {
-            try {
-              await deleteWebhook(webhook.id);
-            } catch (err) {
-              if (isSessionEnd(err)) ctx.sessionEnded();
-              throw err;
-            }
-            announce(`Webhook ${webhook.url} deleted.`);
-            await reload();
-            document.getElementById('webhooks-title')?.focus();
-          },
+          remove: () => deleteWebhook(webhook.id),
+          deleted: `Webhook ${webhook.url} deleted.`,
+          reload,
+          headingId: 'webhooks-title',
         }),
     },
   ];
@@ -180,11 +173,7 @@ function webhookRow(
     h('td', { 'data-label': 'Status' }, statusOf(webhook)),
     last,
     h('td', { 'data-label': 'Created' }, time(webhook.createdAt)),
-    h(
-      'td',
-      { class: 'row-actions', 'data-manage': webhook.id },
-      menuButton('Manage', `Manage webhook ${webhook.url}`, items),
-    ),
+    manageCell(webhook.id, `Manage webhook ${webhook.url}`, items),
   );
 }
 
@@ -241,14 +230,4 @@ function time(iso: string): HTMLElement {
     date,
     h('span', { class: 'time-of-day' }, ofDay),
   );
-}
-
-/** Runs an action from a menu; its error is announced. */
-async function run(ctx: ViewContext, action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    if (isSessionEnd(err)) return ctx.sessionEnded();
-    announce(messageOf(err));
-  }
 }
