@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'key.rolled',
   'key.expiring',
   'key.expired',
+  'usage.threshold',
   'usage.rate_limited',
 ];
 

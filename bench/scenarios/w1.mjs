@@ -69,6 +69,7 @@ async function run(ctx) {
   } finally {
     off();
   }
+  const thresholds = await thresholdLatencies(W, acct.master, receiver, P);
   // Let stragglers (a second attempt of any delivery) arrive before counting.
   await sleep(500);
   const c = receiver.counts;
@@ -79,6 +80,7 @@ async function run(ctx) {
       webhook_delivery_p50_ms: round(percentile(latencies, 50), 1),
       webhook_delivery_p99_ms: round(percentile(latencies, 99), 1),
       webhook_bad_signatures: bad,
+      webhook_threshold_delivery_p50_ms: round(percentile(thresholds.latencies, 50), 1),
     },
     details: {
       changes: P.webhooks.changes,
@@ -101,8 +103,63 @@ async function run(ctx) {
       api_answer_ms_p50: round(median(apiMs), 1),
       api_answer_ms_p99: round(percentile(apiMs, 99), 1),
       receiver: 'node:http in the benchmark process, 127.0.0.1, answers 200 at once',
+      // usage.threshold is written by the usage flush that crosses it: its latency is the wait
+      // for the next flush (USAGE_FLUSH_INTERVAL_MS, here 1 s) and then a delivery's.
+      threshold: {
+        crossings: thresholds.count,
+        delivered: thresholds.latencies.length,
+        missing_after_10s: thresholds.missing,
+        delivery_ms: {
+          min: round(Math.min(...thresholds.latencies), 1),
+          p50: round(percentile(thresholds.latencies, 50), 1),
+          p90: round(percentile(thresholds.latencies, 90), 1),
+          max: round(Math.max(...thresholds.latencies), 1),
+        },
+      },
     },
   };
+}
+
+/**
+ * usage.threshold from the use that crosses it to the receiver: keys with a quota of 2 requests
+ * a day, each used once (50 %), timed from just before that request is sent to the delivery
+ * naming the key. One at a time, at a random moment of the flush interval.
+ */
+async function thresholdLatencies(W, master, receiver, P) {
+  await createEndpoints(W, master, receiver, 1, ['usage.threshold']);
+  const count = Math.max(10, Math.round(P.webhooks.changes / 10));
+  const waiting = new Map(); // key name -> resolve(delivery)
+  const off = receiver.listen((d) => {
+    const name = d.event?.type === 'usage.threshold' ? d.event.data?.name : undefined;
+    const resolve = waiting.get(name);
+    if (resolve) {
+      waiting.delete(name);
+      resolve(d);
+    }
+  });
+  const latencies = [];
+  let missing = 0;
+  const tag = Date.now().toString(36);
+  try {
+    for (let i = 0; i < count; i++) {
+      const name = `w1-quota-${tag}-${i}`;
+      const key = await createKey(W, master, name, { quota: { requests: 2, period: 'day' } });
+      await sleep(Math.random() * 1000);
+      const arrived = new Promise((resolve) => waiting.set(name, resolve));
+      const t0 = performance.now();
+      const res = await request(W.port, 'GET', '/1.0/me', { headers: { 'x-api-key': key } });
+      if (res.status !== 200) throw new Error(`W1: a quota key's use answered ${res.status}`);
+      const d = await Promise.race([arrived, sleep(WAIT_MS, null, { ref: false })]);
+      if (d) latencies.push(d.at - t0);
+      else {
+        waiting.delete(name);
+        missing++;
+      }
+    }
+  } finally {
+    off();
+  }
+  return { count, latencies, missing };
 }
 
 export default {
@@ -112,6 +169,7 @@ export default {
     webhook_delivery_p50_ms: { op: '<=', value: 1000 },
     webhook_delivery_p99_ms: { op: 'report', value: null },
     webhook_bad_signatures: { op: '==', value: 0 },
+    webhook_threshold_delivery_p50_ms: { op: 'report', value: null },
   },
   needs: () => ['webhooks'],
   run,
