@@ -22,15 +22,7 @@ async function run(ctx) {
   await createEndpoints(W, acct.master, receiver, 1, ['key.created']);
   // A first key through the API, so the first timed change does not pay for cold code paths.
   await createKey(W, acct.master, 'w1-first');
-  const waiting = new Map(); // key name -> resolve(delivery)
-  const off = receiver.listen((d) => {
-    const name = d.event?.type === 'key.created' ? d.event.data?.name : undefined;
-    const resolve = waiting.get(name);
-    if (resolve) {
-      waiting.delete(name);
-      resolve(d);
-    }
-  });
+  const created = awaitKeyEvents(receiver, 'key.created');
   const counts0 = { ...receiver.counts };
   const latencies = [];
   const apiMs = [];
@@ -41,7 +33,7 @@ async function run(ctx) {
   try {
     for (let i = -WARM; i < P.webhooks.changes; i++) {
       const name = `w1-${tag}-${i}`;
-      const arrived = new Promise((resolve) => waiting.set(name, resolve));
+      const arrived = created.next(name);
       const t0 = performance.now();
       const res = await request(W.port, 'POST', '/1.0/keys', {
         headers: { authorization: basicAuth(acct.master) },
@@ -49,13 +41,12 @@ async function run(ctx) {
       });
       const t1 = performance.now();
       if (res.status !== 200) {
-        waiting.delete(name);
+        created.forget(name);
         failed++;
         continue;
       }
-      const d = await Promise.race([arrived, sleep(WAIT_MS, null, { ref: false })]);
+      const d = await arrived;
       if (!d) {
-        waiting.delete(name);
         if (i >= 0) missing++;
         continue;
       }
@@ -67,7 +58,7 @@ async function run(ctx) {
       await sleep(P.webhooks.gapMs * (0.5 + Math.random()));
     }
   } finally {
-    off();
+    created.off();
   }
   const thresholds = await thresholdLatencies(W, acct.master, receiver, P);
   // Let stragglers (a second attempt of any delivery) arrive before counting.
@@ -121,6 +112,31 @@ async function run(ctx) {
 }
 
 /**
+ * Deliveries of `type` events by the name of their key: next(name) resolves to the first one
+ * naming it, or to null after WAIT_MS (it counts as missing).
+ */
+function awaitKeyEvents(receiver, type) {
+  const waiting = new Map(); // key name -> resolve(delivery)
+  const off = receiver.listen((d) => {
+    const name = d.event?.type === type ? d.event.data?.name : undefined;
+    const resolve = waiting.get(name);
+    if (resolve) {
+      waiting.delete(name);
+      resolve(d);
+    }
+  });
+  const forget = (name) => waiting.delete(name);
+  const next = (name) => {
+    const arrived = new Promise((resolve) => waiting.set(name, resolve));
+    return Promise.race([arrived, sleep(WAIT_MS, null, { ref: false })]).then((d) => {
+      if (!d) forget(name);
+      return d;
+    });
+  };
+  return { next, forget, off };
+}
+
+/**
  * usage.threshold from the use that crosses it to the receiver: keys with a quota of 2 requests
  * a day, each used once (50 %), timed from just before that request is sent to the delivery
  * naming the key. One at a time, at a random moment of the flush interval.
@@ -128,15 +144,7 @@ async function run(ctx) {
 async function thresholdLatencies(W, master, receiver, P) {
   await createEndpoints(W, master, receiver, 1, ['usage.threshold']);
   const count = Math.max(10, Math.round(P.webhooks.changes / 10));
-  const waiting = new Map(); // key name -> resolve(delivery)
-  const off = receiver.listen((d) => {
-    const name = d.event?.type === 'usage.threshold' ? d.event.data?.name : undefined;
-    const resolve = waiting.get(name);
-    if (resolve) {
-      waiting.delete(name);
-      resolve(d);
-    }
-  });
+  const crossed = awaitKeyEvents(receiver, 'usage.threshold');
   const latencies = [];
   let missing = 0;
   const tag = Date.now().toString(36);
@@ -145,19 +153,16 @@ async function thresholdLatencies(W, master, receiver, P) {
       const name = `w1-quota-${tag}-${i}`;
       const key = await createKey(W, master, name, { quota: { requests: 2, period: 'day' } });
       await sleep(Math.random() * 1000);
-      const arrived = new Promise((resolve) => waiting.set(name, resolve));
+      const arrived = crossed.next(name);
       const t0 = performance.now();
       const res = await request(W.port, 'GET', '/1.0/me', { headers: { 'x-api-key': key } });
       if (res.status !== 200) throw new Error(`W1: a quota key's use answered ${res.status}`);
-      const d = await Promise.race([arrived, sleep(WAIT_MS, null, { ref: false })]);
+      const d = await arrived;
       if (d) latencies.push(d.at - t0);
-      else {
-        waiting.delete(name);
-        missing++;
-      }
+      else missing++;
     }
   } finally {
-    off();
+    crossed.off();
   }
   return { count, latencies, missing };
 }

@@ -1,6 +1,6 @@
 import { AuditEntry, AuditPage, auditCsvUrl, listAudit } from './api';
 import { errorSlot, showError } from './dialog';
-import { h, replace, uid } from './dom';
+import { field, h, replace, uid } from './dom';
 import { isSessionEnd, messageOf } from './errors';
 import { formatInstant, formatInt, formatUtc } from './format';
 import type { ViewContext } from './keys-view';
@@ -197,7 +197,7 @@ export async function renderActivity(
       h(
         'form',
         { class: 'filters', onsubmit: (event: Event) => event.preventDefault() },
-        h('div', { class: 'field' }, h('label', { for: filterId }, 'Action'), filter),
+        field(filter, 'Action'),
       ),
       error,
       table,

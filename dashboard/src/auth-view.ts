@@ -1,6 +1,6 @@
 import { Session, signIn, signUp } from './api';
 import { errorSlot, submitHandler } from './dialog';
-import { h, replace, uid } from './dom';
+import { field, h, replace, uid } from './dom';
 
 type Mode = 'sign-in' | 'sign-up';
 
@@ -55,7 +55,7 @@ export function renderAuth(
         failed: () => password.focus(),
       }),
     },
-    h('div', { class: 'field' }, h('label', { for: emailId }, 'Email'), email),
+    field(email, 'Email'),
     h(
       'div',
       { class: 'field' },

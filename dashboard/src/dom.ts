@@ -43,3 +43,13 @@ export function uid(prefix: string): string {
   nextId += 1;
   return `${prefix}-${nextId}`;
 }
+
+/** A form field: its label (for the input, by id), the input, then hints or notes under it. */
+export function field(input: HTMLElement, label: string, ...rest: Child[]): HTMLElement {
+  return h('div', { class: 'field' }, h('label', { for: input.id }, label), input, ...rest);
+}
+
+/** The muted line under a field that says what to enter. */
+export function hint(text: string): HTMLElement {
+  return h('p', { class: 'hint' }, text);
+}

@@ -2,7 +2,7 @@ import { ApiKey, createKey, deleteKey, KeyPage, listKeyPage, Session, updateKey 
 import { copyText } from './clipboard';
 import { showCreatedKey } from './created-key';
 import { dialogForm, errorSlot, openDialog, showError } from './dialog';
-import { Attrs, h, replace, uid } from './dom';
+import { Attrs, field, h, hint, replace, uid } from './dom';
 import { isSessionEnd, messageOf } from './errors';
 import { expiryField, fillStatus, keepExpiriesCurrent } from './expiry';
 import { formatBytes, formatInstant, formatInt, isFullKey, maskKey } from './format';
@@ -310,13 +310,7 @@ function createKeyDialog(main: HTMLElement, ctx: ViewContext): void {
       },
       failed: () => name.focus(),
       content: [
-        h(
-          'div',
-          { class: 'field' },
-          h('label', { for: nameId }, 'Name'),
-          name,
-          h('p', { class: 'hint' }, 'Unique in your account, up to 100 characters.'),
-        ),
+        field(name, 'Name', hint('Unique in your account, up to 100 characters.')),
         expiry.element,
       ],
     });
@@ -345,7 +339,7 @@ function renameDialog(
           await reload(key.id);
         },
         failed: () => name.focus(),
-        content: [h('div', { class: 'field' }, h('label', { for: nameId }, 'New name'), name)],
+        content: [field(name, 'New name')],
       }),
     ];
   });

@@ -1,5 +1,5 @@
 import type { Quota, QuotaPeriod, RateLimit } from './api';
-import { h, uid } from './dom';
+import { field, h, uid } from './dom';
 
 /** Volume units, largest first (the order a current value is expressed in): SI and binary. */
 const UNITS: { label: string; bytes: number }[] = [
@@ -94,10 +94,6 @@ function toggled(
     body,
   );
   return { element, box };
-}
-
-function field(input: HTMLElement, label: string, ...rest: (HTMLElement | null)[]): HTMLElement {
-  return h('div', { class: 'field' }, h('label', { for: input.id }, label), input, ...rest);
 }
 
 /**

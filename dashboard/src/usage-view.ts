@@ -1,7 +1,7 @@
 import { ApiKey, Interval, INTERVALS, listKeys, TrafficPoint, usage, usageCsvUrl } from './api';
 import { drawTrafficChart, drawUsageChart, UsageChart } from './chart';
 import { errorSlot, showError } from './dialog';
-import { h, replace, uid } from './dom';
+import { field, h, replace, uid } from './dom';
 import {
   defaultRange,
   formatBytes,
@@ -258,9 +258,9 @@ export async function renderUsage(
             void load();
           },
         },
-        h('div', { class: 'field' }, h('label', { for: fromId }, 'From'), from),
-        h('div', { class: 'field' }, h('label', { for: toId }, 'To'), to),
-        h('div', { class: 'field' }, h('label', { for: intervalId }, 'Interval'), interval),
+        field(from, 'From'),
+        field(to, 'To'),
+        field(interval, 'Interval'),
         h('div', { class: 'field submit' }, submit),
         h(
           'p',

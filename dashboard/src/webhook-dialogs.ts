@@ -1,6 +1,6 @@
 import { createWebhook, rotateWebhookSecret, updateWebhook, Webhook } from './api';
 import { dialogForm, openDialog } from './dialog';
-import { h, uid } from './dom';
+import { field, h, hint, uid } from './dom';
 import { formatUtc } from './format';
 import type { ViewContext } from './keys-view';
 import { showOnce } from './shown-once';
@@ -102,25 +102,14 @@ export function webhookDialog(
       },
       failed: () => url.focus(),
       content: [
-        h(
-          'div',
-          { class: 'field' },
-          h('label', { for: urlId }, 'URL'),
-          url,
-          h('p', { class: 'hint' }, 'Where events are POSTed; https, on a public address.'),
-        ),
+        field(url, 'URL', hint('Where events are POSTed; https, on a public address.')),
         h(
           'fieldset',
           { class: 'choices' },
           h('legend', {}, 'Events'),
           boxes.map((b) => b.row),
         ),
-        h(
-          'div',
-          { class: 'field' },
-          h('label', { for: descriptionId }, 'Description (optional)'),
-          description,
-        ),
+        field(description, 'Description (optional)'),
       ],
     });
     queueMicrotask(() => url.focus());
