@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LimitsEnforcer } from '../src/limits/limits-enforcer';
+import { PrismaService } from '../src/prisma/prisma.service';
 import type { KeyLimits } from '../src/limits/limits';
 import { DAY_MS } from '../src/usage/time';
 import { UsageMeter } from '../src/usage/usage-meter.service';
@@ -37,6 +38,12 @@ async function limitedKey(t: TestApp, who: TestAccount, quota: object) {
     (k) => k.key === body.key,
   )!;
   return { id, key: body.key as string, name: body.name as string };
+}
+
+/** What the key's quota counters say was served, over all its periods. */
+async function served(t: TestApp, keyId: string): Promise<number> {
+  const rows = await t.app.get(PrismaService).db.quotaCounter.findMany({ where: { keyId } });
+  return rows.reduce((sum, row) => sum + Number(row.servedRequests), 0);
 }
 
 const use = (t: TestApp, key: string) => t.http.get('/1.0/me').set({ 'x-api-key': key });
@@ -211,14 +218,78 @@ for (const provider of providers()) {
           ),
       ).toEqual([]);
       // The quota still counted what it served, for a subscription made later this period.
-      const shown = await t.http
-        .get('/1.0/keys')
-        .set({ Authorization: basic(quiet.masterKey) })
+      expect(await served(t, planned.id)).toBe(2);
+    });
+
+    it('tells nothing under a quota removed since, and counts a changed one from where it is', async () => {
+      const owner = await account(t.http);
+      const as = { Authorization: basic(owner.masterKey) };
+      await subscribe(t, owner, receiver.url('/changes'), ['usage.threshold']);
+      const removed = await limitedKey(t, owner, { requests: 10, period: 'day' });
+      const raised = await limitedKey(t, owner, { requests: 10, period: 'day' });
+      for (let i = 0; i < 4; i++) await use(t, removed.key).expect(200);
+      for (let i = 0; i < 10; i++) await use(t, raised.key).expect(200);
+      await flush();
+      await settle(receiver, () => thresholds(raised.id).length >= 3);
+      await t.http.patch(`/1.0/keys/${removed.id}`).set(as).send({ quota: null }).expect(200);
+      await t.http
+        .patch(`/1.0/keys/${raised.id}`)
+        .set(as)
+        .send({ quota: { requests: 20, period: 'day' } })
         .expect(200);
-      const listed = (shown.body.keys as { id: string; quota?: { used: object } }[]).find(
-        (k) => k.id === planned.id,
-      );
-      expect(listed?.quota?.used).toEqual({ requests: 2 });
+      // 8 of the old 10, and 16 of the new 20 (50 % of it was passed before the change).
+      for (let i = 0; i < 4; i++) await use(t, removed.key).expect(200);
+      for (let i = 0; i < 6; i++) await use(t, raised.key).expect(200);
+      await flush();
+      await settle(receiver, () => thresholds(raised.id).length >= 4);
+      expect(thresholds(removed.id)).toEqual([]);
+      expect(
+        thresholds(raised.id).map((r) => [
+          r.json.data.threshold,
+          r.json.data.limit,
+          r.json.data.used,
+        ]),
+      ).toEqual([
+        [50, 10, 10],
+        [80, 10, 10],
+        [100, 10, 10],
+        [80, 20, 16],
+      ]);
+    });
+  });
+
+  describe(`usage.threshold in strict mode [${provider}]`, () => {
+    let t: TestApp;
+    const receiver = new WebhookReceiver();
+
+    beforeAll(async () => {
+      await receiver.listen();
+      t = await startApp(provider, {
+        env: { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', USAGE_FLUSH_INTERVAL_MS: '0' },
+      });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await receiver.close();
+    });
+
+    it('writes each crossing with the use that crosses it, with no flush to wait for', async () => {
+      const owner = await account(t.http);
+      await subscribe(t, owner, receiver.url('/strict'), ['usage.threshold']);
+      const { id, key } = await limitedKey(t, owner, { requests: 4, period: 'month' });
+      const mine = () => receiver.ofType('usage.threshold').filter((r) => r.json.data.id === id);
+      await use(t, key).expect(200);
+      await use(t, key).expect(200);
+      await receiver.until(() => mine().length >= 1);
+      await use(t, key).expect(200);
+      await use(t, key).expect(200);
+      await settle(receiver, () => mine().length >= 3);
+      expect(mine().map((r) => [r.json.data.threshold, r.json.data.used])).toEqual([
+        [50, 2],
+        [80, 4],
+        [100, 4],
+      ]);
+      expect(await served(t, id)).toBe(4);
     });
   });
 }
@@ -272,6 +343,8 @@ if (providers().includes('postgresql')) {
         events.map((r) => r.json.data.threshold).sort((x, y) => Number(x) - Number(y)),
       ).toEqual([50, 80, 100]);
       expect(events.every((e) => verify(hook.secret, e))).toBe(true);
+      // Both instances' flushes added up exactly, one after the other.
+      expect(await served(a!, id)).toBe(60);
       // Each crossing's figure is the total both instances had served when it was crossed.
       for (const event of events) {
         const { threshold, used } = event.json.data as { threshold: number; used: number };

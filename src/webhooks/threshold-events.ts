@@ -6,7 +6,7 @@ import {
   toKeyAccess,
 } from '../access/key-access.repository';
 import { LimitsEnforcer } from '../limits/limits-enforcer';
-import type { Quota } from '../limits/limits';
+import { type Quota, sameQuota } from '../limits/limits';
 import type { WriteStep } from '../prisma/driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 import type { KeyUsage } from '../usage/pending-usage';
@@ -34,10 +34,11 @@ const SQL: Record<
   { served: string; keyAndEndpoints: string; event: string; delivery: string }
 > = {
   sqlite: {
+    // Once per (key, period), prepared: SQLite runs the whole flush in-process, synchronously.
     served: `UPDATE quota_counters SET served_requests = served_requests + ?,
                served_volume = served_volume + ?
              WHERE key_id = ? AND period_start = ?
-             RETURNING served_requests, served_volume`,
+             RETURNING key_id, period_start, served_requests, served_volume`,
     keyAndEndpoints: `SELECT ${ACCESS_COLUMNS('sqlite')}, e.id, e.events FROM ${ACCESS_FROM}
              JOIN webhook_endpoints e ON e.account_id = k.account_id AND e.enabled
              WHERE k.id = ?`,
@@ -48,10 +49,14 @@ const SQL: Record<
               (SELECT 1 FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?)`,
   },
   postgresql: {
-    served: `UPDATE quota_counters SET served_requests = served_requests + ?::bigint,
-               served_volume = served_volume + ?::bigint
-             WHERE key_id = ? AND period_start = ?::bigint
-             RETURNING served_requests, served_volume`,
+    // One statement over arrays, like the flush's own: one round trip while the flush holds its
+    // rows' locks, whatever the number of keys with a quota.
+    served: `UPDATE quota_counters q SET served_requests = q.served_requests + u.requests,
+               served_volume = q.served_volume + u.volume
+             FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
+               AS u(key_id, period_start, requests, volume)
+             WHERE q.key_id = u.key_id AND q.period_start = u.period_start
+             RETURNING q.key_id, q.period_start, q.served_requests, q.served_volume`,
     keyAndEndpoints: `SELECT ${ACCESS_COLUMNS('postgresql')}, e.id, e.events FROM ${ACCESS_FROM}
              JOIN webhook_endpoints e ON e.account_id = k.account_id AND e.enabled
              WHERE k.id = ?`,
@@ -88,6 +93,7 @@ interface KeyCrossings {
 @Injectable()
 export class ThresholdEvents implements FlushExtension, OnModuleInit {
   private readonly sql: (typeof SQL)[Dialect];
+  private readonly dialect: Dialect;
   private readonly bound: (n: number) => bigint | string;
 
   constructor(
@@ -97,6 +103,7 @@ export class ThresholdEvents implements FlushExtension, OnModuleInit {
     prisma: PrismaService,
     @Inject(WEBHOOK_CLOCK) private readonly now: WebhookClock,
   ) {
+    this.dialect = prisma.dialect;
     this.sql = SQL[prisma.dialect];
     // Counters bind as BigInt on SQLite (a number past 2^53 binds as REAL), as text on PostgreSQL.
     this.bound =
@@ -122,17 +129,11 @@ export class ThresholdEvents implements FlushExtension, OnModuleInit {
       a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : a.periodStart - b.periodStart,
     );
     let enqueued = 0;
-    const b = this.bound;
     return {
       steps: [
         {
           sql: this.sql.served,
-          runs: additions.map((a) => [
-            b(a.served.requests),
-            b(a.served.volume),
-            a.keyId,
-            b(a.periodStart),
-          ]),
+          runs: this.servedRuns(additions),
           then: (results) => {
             const found = this.crossed(additions, results);
             return found.length === 0 ? [] : [this.lookUp(found, (n) => (enqueued += n))];
@@ -145,13 +146,33 @@ export class ThresholdEvents implements FlushExtension, OnModuleInit {
     };
   }
 
+  /** The served UPDATE's parameters: a run per addition (SQLite), or one run of arrays. */
+  private servedRuns(additions: readonly Addition[]): unknown[][] {
+    const b = this.bound;
+    const rows = additions.map((a) => [
+      a.keyId,
+      b(a.periodStart),
+      b(a.served.requests),
+      b(a.served.volume),
+    ]);
+    if (this.dialect === 'postgresql') return [[0, 1, 2, 3].map((c) => rows.map((row) => row[c]))];
+    return rows.map(([keyId, periodStart, requests, volume]) => [
+      requests,
+      volume,
+      keyId,
+      periodStart,
+    ]);
+  }
+
   /** The crossings of each key, from the totals its additions left (no row: no lease, no quota). */
   private crossed(additions: readonly Addition[], results: unknown[][][]): KeyCrossings[] {
+    const totals = new Map<string, unknown[]>();
+    for (const row of results.flat()) totals.set(`${String(row[0])} ${Number(row[1])}`, row);
     const byKey = new Map<string, KeyCrossings>();
-    additions.forEach((addition, i) => {
-      const [row] = results[i];
+    additions.forEach((addition) => {
+      const row = totals.get(`${addition.keyId} ${addition.periodStart}`);
       if (!row) return;
-      const after: Served = { requests: Number(row[0]), volume: Number(row[1]) };
+      const after: Served = { requests: Number(row[2]), volume: Number(row[3]) };
       const before: Served = {
         requests: after.requests - addition.served.requests,
         volume: after.volume - addition.served.volume,
@@ -182,10 +203,18 @@ export class ThresholdEvents implements FlushExtension, OnModuleInit {
             id: row[ACCESS_WIDTH] as string,
             events: row[ACCESS_WIDTH + 1] as string,
           }));
-          const events = key.found.map(({ quota, periodStart, crossing }) => ({
-            ...keyEvent('usage.threshold', access, thresholdFigures(quota, periodStart, crossing)),
-            id: thresholdEventId(key.keyId, periodStart, crossing),
-          }));
+          // Told only under the quota the key still has: one removed or changed since the uses
+          // were admitted has no thresholds to cross (a changed one counts from here on).
+          const events = key.found
+            .filter(({ quota }) => sameQuota(access.limits?.quota ?? null, quota))
+            .map(({ quota, periodStart, crossing }) => ({
+              ...keyEvent(
+                'usage.threshold',
+                access,
+                thresholdFigures(quota, periodStart, crossing),
+              ),
+              id: thresholdEventId(key.keyId, periodStart, crossing),
+            }));
           const ofKey = outboxRows(events, endpoints, now);
           rows.events.push(...ofKey.events);
           rows.deliveries.push(...ofKey.deliveries);

@@ -10,6 +10,8 @@ export const RETENTION_SWEEP_MS = 3_600_000;
 const FIRST_SWEEP_MS = 60_000;
 /** Events deleted per statement: a short lock each, however much a first sweep finds. */
 const DELETE_BATCH = 1000;
+/** The pause between two batches of one sweep (a first sweep after an upgrade may be long). */
+const BATCH_PAUSE_MS = 20;
 
 /** Oldest first, by the created_at index; the deliveries go with their event (cascade). */
 const DELETE_OLD = `DELETE FROM webhook_events WHERE id IN
@@ -56,6 +58,8 @@ export class WebhookRetention implements OnApplicationBootstrap {
       const rows = await this.driver.writeRows(DELETE_OLD, [cutoff]);
       deleted += rows.length;
       if (rows.length < DELETE_BATCH) return deleted;
+      // SQLite deletes in-process: requests and the usage flush go between two batches.
+      await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
     }
   }
 
