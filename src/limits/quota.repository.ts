@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseDriver } from '../prisma/database-driver';
+import { bigintParam } from '../prisma/driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 
 /** What one lease asks for: a slice of each dimension, within the quota's allowance. */
@@ -70,10 +71,6 @@ const TAKEN_SQL: Record<Dialect, string> = {
                WHERE key_id = ? AND period_start = ?::bigint`,
 };
 
-/** Counters are bound as BigInt on SQLite (a number past 2^53 would bind as REAL). */
-const bound = (dialect: Dialect, n: number): bigint | string =>
-  dialect === 'sqlite' ? BigInt(Math.round(n)) : String(Math.round(n));
-
 /** The quota counters' queries, on the driver: one statement per lease, none per request. */
 @Injectable()
 export class QuotaRepository {
@@ -87,7 +84,7 @@ export class QuotaRepository {
   }
 
   async lease(ask: LeaseRequest): Promise<LeaseGrant> {
-    const b = (n: number) => bound(this.dialect, n);
+    const b = (n: number) => bigintParam(this.dialect, n);
     const firstRequests = Math.max(0, Math.min(ask.requests, ask.requestsLimit));
     const firstVolume =
       ask.volumeLimit >= ask.volumeNeeded ? Math.max(0, Math.min(ask.volume, ask.volumeLimit)) : 0;
@@ -117,7 +114,7 @@ export class QuotaRepository {
     requests: number,
     volume: number,
   ): Promise<void> {
-    const b = (n: number) => bound(this.dialect, n);
+    const b = (n: number) => bigintParam(this.dialect, n);
     await this.driver.transaction([
       { sql: HAND_BACK_SQL[this.dialect], runs: [[b(requests), b(volume), keyId, b(periodStart)]] },
     ]);
@@ -127,7 +124,7 @@ export class QuotaRepository {
   async taken(keyId: string, periodStart: number): Promise<{ requests: number; volume: number }> {
     const [row] = await this.driver.rows(TAKEN_SQL[this.dialect], [
       keyId,
-      bound(this.dialect, periodStart),
+      bigintParam(this.dialect, periodStart),
     ]);
     return row ? { requests: Number(row[0]), volume: Number(row[1]) } : { requests: 0, volume: 0 };
   }

@@ -42,6 +42,14 @@ export interface WriteStep {
   then?: (results: unknown[][][]) => readonly WriteStep[];
 }
 
+/**
+ * A BIGINT parameter: a BigInt on SQLite (a number past 2^53 would bind as REAL), decimal text
+ * on PostgreSQL (which parses it exactly).
+ */
+export function bigintParam(dialect: 'sqlite' | 'postgresql', n: number): bigint | string {
+  return dialect === 'sqlite' ? BigInt(Math.round(n)) : String(Math.round(n));
+}
+
 /** `?` → `$1..$n`, for PostgreSQL. keymeter's SQL has no `?` inside literals. */
 export function numberedPlaceholders(sql: string): string {
   let n = 0;

@@ -7,7 +7,7 @@ import {
 } from '../access/key-access.repository';
 import { LimitsEnforcer } from '../limits/limits-enforcer';
 import { type Quota, sameQuota } from '../limits/limits';
-import type { WriteStep } from '../prisma/driver';
+import { bigintParam, type WriteStep } from '../prisma/driver';
 import { Dialect, PrismaService } from '../prisma/prisma.service';
 import type { KeyUsage } from '../usage/pending-usage';
 import { UsageMeter } from '../usage/usage-meter.service';
@@ -105,9 +105,7 @@ export class ThresholdEvents implements FlushExtension, OnModuleInit {
   ) {
     this.dialect = prisma.dialect;
     this.sql = SQL[prisma.dialect];
-    // Counters bind as BigInt on SQLite (a number past 2^53 binds as REAL), as text on PostgreSQL.
-    this.bound =
-      prisma.dialect === 'sqlite' ? (n) => BigInt(Math.round(n)) : (n) => String(Math.round(n));
+    this.bound = (n) => bigintParam(prisma.dialect, n);
   }
 
   onModuleInit(): void {

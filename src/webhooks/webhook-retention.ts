@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { DatabaseDriver } from '../prisma/database-driver';
+import { bigintParam } from '../prisma/driver';
 import { PrismaService } from '../prisma/prisma.service';
 import { WEBHOOK_CLOCK, type WebhookClock } from './webhook-clock';
 
@@ -51,8 +52,7 @@ export class WebhookRetention implements OnApplicationBootstrap {
   /** Deletes what is past the retention now; resolves to the number of events deleted. */
   async sweep(): Promise<number> {
     const before = this.now() - this.config.webhookRetentionDays * DAY_MS;
-    // created_at is epoch ms in a BIGINT: bound as BigInt (SQLite) or text (PostgreSQL).
-    const cutoff = this.prisma.dialect === 'sqlite' ? BigInt(before) : String(before);
+    const cutoff = bigintParam(this.prisma.dialect, before);
     let deleted = 0;
     for (;;) {
       const rows = await this.driver.writeRows(DELETE_OLD, [cutoff]);
